@@ -1,0 +1,151 @@
+"""tinygrad_edu: a tape-based reverse-mode autodiff engine on NumPy, with a PyTorch-style API.
+
+>>> import tinygrad_edu as tg
+>>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+>>> y = (x * x).sum()
+>>> y.backward()
+>>> x.grad
+tensor([2., 4.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from ._random import default_generator, manual_seed, seed
+from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
+from .factories import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randint_like,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .function import Context, Function
+from .ops import (
+    abs,
+    add,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    cos,
+    div,
+    erf,
+    exp,
+    expand,
+    flatten,
+    flip,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mul,
+    neg,
+    pad,
+    permute,
+    pow,
+    relu,
+    repeat,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,
+    swapaxes,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+    where,
+)
+from .tape import (
+    AnomalyError,
+    Tape,
+    detect_anomaly,
+    enable_grad,
+    get_tape,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .tensor import (
+    Tensor,
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+
+# torch's dtype spellings (module attributes, so they do not shadow builtins anywhere else)
+bool = bool_  # noqa: A001
+half, float, double, long, int = float16, float32, float64, int64, int32  # noqa: A001
+concatenate = cat
+divide, multiply, subtract, negative = div, mul, sub, neg
+concat = cat
+
+
+def max(x, dim=None, keepdim=False, **kw):  # noqa: A001
+    """``tg.max(x)``, ``tg.max(x, dim)`` -> (values, indices), or ``tg.max(a, b)`` elementwise."""
+    return x.max(dim, keepdim, **kw)
+
+
+def min(x, dim=None, keepdim=False, **kw):  # noqa: A001
+    return x.min(dim, keepdim, **kw)
+
+
+def argmax(x, dim=None, keepdim=False, **kw):
+    return x.argmax(dim, keepdim, **kw)
+
+
+def argmin(x, dim=None, keepdim=False, **kw):
+    return x.argmin(dim, keepdim, **kw)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, Tensor)
+
+
+def numel(x: Tensor) -> int:
+    return x.numel()
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
+    return a.allclose(b, rtol, atol) if isinstance(a, Tensor) else Tensor(a).allclose(b, rtol, atol)
+
+
+__version__ = "0.1.0"

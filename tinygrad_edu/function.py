@@ -1,0 +1,156 @@
+"""Function: the base of every primitive, and of the ops users define themselves.
+
+A Function has a ``forward(ctx, *arrays) -> array`` on NumPy arrays and a
+``backward(ctx, grad_output) -> grads`` written with Tensor ops (so that
+``backward(create_graph=True)`` can record it). ``Function.apply`` runs the forward and, when
+recording is on and an input requires grad, appends one record to the thread's tape.
+
+>>> import numpy as np, tinygrad_edu as tg
+>>> class Cube(tg.Function):
+...     '''y = x**3;  dx = grad * 3 x**2'''
+...     @staticmethod
+...     def forward(ctx, x):
+...         ctx.save_for_backward(x)
+...         return x ** 3
+...     @staticmethod
+...     def backward(ctx, grad):
+...         (x,) = ctx.saved_tensors
+...         return grad * 3 * x * x
+>>> x = tg.tensor([2.0], requires_grad=True)
+>>> Cube.apply(x).sum().backward()
+>>> x.grad
+tensor([12.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import tape as _tape
+from .tensor import Tensor
+
+_state = _tape._state
+_ndarray = np.ndarray
+
+
+class Context:
+    """What a forward leaves for its backward: saved values and named hyperparameters.
+
+    ``save_for_backward(*arrays)`` keeps arrays; in backward ``saved_tensors`` hands them back
+    as Tensors. An array that *is* one of the inputs or the output comes back as that very
+    tensor (so second derivatives flow through it) and is version-checked: if it was changed
+    in place since the forward, backward raises instead of returning a wrong gradient.
+    """
+
+    # inputs: the positional arguments of apply (tensors and constants)
+    # output: set by the replay only while backward runs (never kept: that would be a cycle)
+    def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
+        self.inputs = inputs
+        self.needs_input_grad = needs_input_grad
+        self.output = None
+        self._saved: tuple = ()
+        self._slots: tuple = ()
+
+    def save_for_backward(self, *values) -> None:
+        self._saved = values
+
+    def _resolve(self, out: Tensor) -> None:
+        """Map each saved array to an input, the output, or a constant (recording only)."""
+        slots = []
+        for v in self._saved:
+            slot = None
+            if type(v) is _ndarray:
+                for i, a in enumerate(self.inputs):
+                    if type(a) is Tensor and a.data is v:
+                        slot = (0, i, a._version)
+                        break
+                else:
+                    if v is out.data:
+                        slot = (1, 0, 0)
+            slots.append(slot or (2, v, 0))
+        self._slots = tuple(slots)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        out = []
+        for kind, ref, version in self._slots:
+            if kind == 0:
+                t = self.inputs[ref]
+            elif kind == 1:
+                t = self.output
+            else:
+                out.append(Tensor._wrap(ref) if type(ref) is _ndarray else ref)
+                continue
+            if t._version != version:
+                raise RuntimeError(
+                    f"one of the tensors saved for backward (shape {t.shape}) was modified by "
+                    f"an in-place operation at {t._vc[1]}: it is at version {t._version}, but "
+                    f"the op that saved it expected version {version}. Make a copy before "
+                    "changing it (x = x.clone()), or change it after backward"
+                )
+            out.append(t)
+        return tuple(out)
+
+    @property
+    def saved_arrays(self) -> tuple:
+        """The saved values as raw arrays (for backward code that needs plain NumPy)."""
+        return tuple(t.data if isinstance(t, Tensor) else t for t in self.saved_tensors)
+
+    def saved_nbytes(self) -> int:
+        """Bytes saved that are not the inputs' or the output's own data (tape listing)."""
+        return sum(ref.nbytes for kind, ref, _ in self._slots if kind == 2 and type(ref) is _ndarray)
+
+
+class Function:
+    """Base class of a differentiable op: subclass, write ``forward`` and ``backward``.
+
+    ``forward(ctx, *args)`` receives NumPy arrays for tensor arguments (other arguments as
+    given) and returns an array. ``backward(ctx, grad_output)`` receives a Tensor and returns
+    one gradient per positional argument of ``apply`` (None where no gradient is needed;
+    ``ctx.needs_input_grad`` says which). Gradients may have the output's broadcast shape: the
+    engine sums them down to each input's shape.
+    """
+
+    #: False for ops whose backward is not written in differentiable Tensor ops;
+    #: create_graph=True through them raises NotImplementedError naming the op.
+    twice_differentiable = True
+    #: True for ops whose output shares memory with input 0 (they share a version counter).
+    is_view = False
+
+    @staticmethod
+    def forward(ctx: Context, *args, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+
+    @staticmethod
+    def backward(ctx: Context, grad_output: Tensor):  # pragma: no cover - abstract
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs) -> Tensor:
+        arrays = []
+        needs = []
+        any_needs = False
+        for a in args:
+            if type(a) is Tensor or isinstance(a, Tensor):
+                arrays.append(a.data)
+                r = a.requires_grad
+                needs.append(r)
+                any_needs = any_needs or r
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = any_needs and _state.grad_enabled
+        ctx = Context(args, tuple(needs))
+        data = cls.forward(ctx, *arrays, **kwargs)
+        if type(data) is not _ndarray:
+            data = np.asarray(data)
+        out = Tensor._wrap(data, record)
+        if cls.is_view and type(args[0]) is Tensor:
+            out._vc = args[0]._shared_vc()
+        if _state.anomaly:
+            _tape.check_finite(data, cls.__name__, "forward", None)
+        if record:
+            if ctx._saved:
+                ctx._resolve(out)
+            out._record = _state.tape.append(cls, ctx, out)
+        return out

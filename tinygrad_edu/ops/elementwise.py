@@ -1,0 +1,376 @@
+"""Elementwise primitives. Each backward returns gradients in the output's (broadcast) shape;
+the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
+are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
+derivative is zero almost everywhere."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import special
+
+from ..function import Function
+from ..tensor import Tensor
+
+_wrap = Tensor._wrap
+
+
+class Add(Function):
+    """y = a + b;  da = grad,  db = grad"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        return (grad if na else None), (grad if nb else None)
+
+
+class Sub(Function):
+    """y = a - b;  da = grad,  db = -grad"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        return (grad if na else None), (-grad if nb else None)
+
+
+class Mul(Function):
+    """y = a * b;  da = grad * b,  db = grad * a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (grad * b if na else None), (grad * a if nb else None)
+
+
+class Div(Function):
+    """y = a / b;  da = grad / b,  db = -grad * y / b"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        (b,) = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = grad / b if na else None
+        gb = -(grad * ctx.output) / b if nb else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  dx = -grad"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """y = a ** b;  da = grad * b * a**(b-1),  db = grad * y * log(a)  (0 where a == 0)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a**b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            if isinstance(b, (int, float)) and b == 2:
+                ga = grad * a * 2.0
+            else:
+                ga = grad * b * a ** (b - 1)
+        if nb:
+            if isinstance(a, Tensor):
+                safe_log = where(a.data == 0, 0.0, log(where(a.data == 0, 1.0, a)))
+                gb = grad * ctx.output * safe_log
+            else:  # a Python scalar base
+                gb = grad * ctx.output * (math.log(a) if a > 0 else float("nan"))
+        return ga, gb
+
+
+class Exp(Function):
+    """y = exp(x);  dx = grad * y"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * y
+
+
+class Log(Function):
+    """y = log(x);  dx = grad / x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = grad / (2 y)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad / (y * 2.0)
+
+
+class Sin(Function):
+    """y = sin(x);  dx = grad * cos(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * cos(x)
+
+
+class Cos(Function):
+    """y = cos(x);  dx = -grad * sin(x)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -(grad * sin(x))
+
+
+class Tanh(Function):
+    """y = tanh(x);  dx = grad * (1 - y²)   (np.tanh saturates quietly at +-1000)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1.0 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dx = grad * y (1 - y)   (scipy's expit: no overflow warning)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = special.expit(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y * (1.0 - y))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _wrap(x.data > 0)
+
+
+class Abs(Function):
+    """y = |x|;  dx = grad * sign(x)   (abs'(0) = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _wrap(np.sign(x.data))
+
+
+class Erf(Function):
+    """y = erf(x);  dx = grad * 2/sqrt(pi) * exp(-x²)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return special.erf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (exp(-(x * x)) * (2.0 / math.sqrt(math.pi)))
+
+
+def _tie_share(a, b, greater: bool) -> np.ndarray:
+    """1 where a wins, 0 where b wins, 1/2 on ties (so the shares sum to the gradient)."""
+    a = np.asarray(a)
+    win = (a > b) if greater else (a < b)
+    share = win + 0.5 * (a == b)
+    dtype = np.result_type(a.dtype if a.dtype.kind == "f" else np.float32)
+    return share.astype(dtype, copy=False)
+
+
+class Maximum(Function):
+    """y = max(a, b);  da = grad * [a > b] + grad/2 * [a == b],  db = the rest"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        share = _wrap(_tie_share(a, b, greater=True))
+        na, nb = ctx.needs_input_grad
+        return (grad * share if na else None), (grad * (1.0 - share) if nb else None)
+
+
+class Minimum(Function):
+    """y = min(a, b);  da = grad * [a < b] + grad/2 * [a == b],  db = the rest"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        share = _wrap(_tie_share(a, b, greater=False))
+        na, nb = ctx.needs_input_grad
+        return (grad * share if na else None), (grad * (1.0 - share) if nb else None)
+
+
+class Where(Function):
+    """y = a where cond else b;  da = grad where cond else 0,  db = grad where not cond"""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.cond = cond
+        out = np.where(cond, a, b)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, na, nb = ctx.needs_input_grad
+        zero = 0.0
+        ga = Where.apply(ctx.cond, grad, zero) if na else None
+        gb = Where.apply(ctx.cond, zero, grad) if nb else None
+        return None, ga, gb
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  dx = grad * [lo <= x <= hi]"""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            inside &= x >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x <= ctx.hi
+        return grad * _wrap(inside), None, None
+
+
+class Cast(Function):
+    """y = x as dtype;  dx = grad as x's dtype"""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Cast.apply(grad, ctx.in_dtype), None
+
+
+class Clone(Function):
+    """y = copy of x;  dx = grad"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+# -- functional forms (imported by ops/__init__) ---------------------------------------------
+def exp(x): return Exp.apply(x)
+def log(x): return Log.apply(x)
+def sin(x): return Sin.apply(x)
+def cos(x): return Cos.apply(x)
+
+
+def where(cond, a, b):
+    """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
+    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if c.dtype != np.bool_:
+        c = c.astype(bool)
+    return Where.apply(c, a, b)

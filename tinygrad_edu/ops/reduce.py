@@ -1,0 +1,128 @@
+"""Reductions. Backward spreads the (kept-dims) gradient back over the reduced axes with
+``broadcast_to``; max/min share it evenly among ties so the shares sum to the gradient."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._shapes import normalize_axis, prod, unbroadcast
+from ..function import Function
+from ..tensor import Tensor
+from .shape import broadcast_to, reshape
+
+
+def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
+    if axes is None:
+        return (1,) * len(shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _spread(grad: Tensor, in_shape: tuple, axes, keepdims: bool) -> Tensor:
+    """The reduced gradient re-expanded to the input's shape (a view, no copy)."""
+    if not keepdims:
+        grad = reshape(grad, _kept_shape(in_shape, axes))
+    return broadcast_to(grad, in_shape)
+
+
+class Sum(Function):
+    """y = sum(x, axes);  dx = grad broadcast back over axes"""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return np.sum(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx.shape, ctx.axes, ctx.keepdims)
+
+
+class Mean(Function):
+    """y = mean(x, axes);  dx = grad broadcast back over axes / count"""
+
+    @staticmethod
+    def forward(ctx, x, axes=None, keepdims=False):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        ctx.count = prod(x.shape) if axes is None else prod(x.shape[a] for a in axes)
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # a zero count (mean of nothing) gives an empty gradient, never a division warning
+        return _spread(grad / max(ctx.count, 1), ctx.shape, ctx.axes, ctx.keepdims)
+
+
+class _MaxMin(Function):
+    reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, x, axes=None, keepdims=False):
+        if x.size == 0:
+            raise ValueError(
+                f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape} "
+                "(there is no identity element); check the shape or use sum"
+            )
+        out = cls.reduce(x, axis=axes, keepdims=True)
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        ctx.save_for_backward(x, out)
+        if keepdims:
+            return out
+        return out.reshape(()) if axes is None else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_arrays
+        mask = x == out
+        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
+        return _spread(grad, ctx.shape, ctx.axes, ctx.keepdims) * Tensor._wrap(share.astype(x.dtype))
+
+
+class Max(_MaxMin):
+    """y = max(x, axes);  dx = grad / (#ties) at the maxima, 0 elsewhere"""
+
+    reduce = staticmethod(np.max)
+
+
+class Min(_MaxMin):
+    """y = min(x, axes);  dx = grad / (#ties) at the minima, 0 elsewhere"""
+
+    reduce = staticmethod(np.min)
+
+
+class SumTo(Function):
+    """y = x summed down to ``shape`` (undoing broadcasting);  dx = grad broadcast back"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.shape = x.shape
+        return unbroadcast(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.shape), None
+
+
+def _axes(x: Tensor, axis, op: str):
+    return normalize_axis(axis, x.ndim, op)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy/torch
+    return Sum.apply(x, axes=_axes(x, axis, "sum"), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; call .float() first")
+    return Mean.apply(x, axes=_axes(x, axis, "mean"), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    return Max.apply(x, axes=_axes(x, axis, "max"), keepdims=keepdims)
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    return Min.apply(x, axes=_axes(x, axis, "min"), keepdims=keepdims)
+
+
+def sum_to(x, shape):
+    return SumTo.apply(x, tuple(shape))

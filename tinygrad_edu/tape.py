@@ -1,0 +1,436 @@
+"""The tape: one list of records per thread, and the reverse replay that is backprop.
+
+Every differentiable op that runs while recording appends one ``Record`` (the Function, its
+context with saved arrays and inputs, and a *weak* reference to its output). Append order is a
+topological order, so ``backward`` is one loop over the records in reverse; nothing sorts.
+
+Memory: a record is dropped as soon as its output tensor dies (the weak reference's callback
+queues it; the queue is emptied iteratively on the next append, so a 100,000-op chain never
+recurses), and ``backward`` releases every record it replays unless ``retain_graph=True``.
+
+This module knows nothing about ``Tensor``: the replay talks to tensors only through their
+attributes (``data``, ``requires_grad``, ``_record``, ``_reduce_to``), which keeps the
+dependency direction ``_shapes <- tape <- tensor <- function <- ops``.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import traceback
+import weakref
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+__all__ = [
+    "Record",
+    "Tape",
+    "get_tape",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "AnomalyError",
+]
+
+
+class AnomalyError(FloatingPointError):
+    """A forward or backward produced NaN or inf while ``detect_anomaly`` was on."""
+
+
+class _State(threading.local):
+    """Per-thread state: the tape, grad mode and anomaly mode (never shared by two threads)."""
+
+    def __init__(self) -> None:
+        self.tape = Tape()
+        self.grad_enabled = True
+        self.anomaly = False
+
+
+def get_tape() -> "Tape":
+    """The calling thread's tape. ``len(get_tape())`` counts the records it holds."""
+    return _state.tape
+
+
+class Record(weakref.ref):
+    """One recorded op: ``fn`` applied to ``ctx.inputs`` produced the (weakly held) output.
+
+    Calling the record (``rec()``) returns the output tensor, or None once it has died.
+    ``ctx`` is None once the record has been released by a backward (or dropped).
+    """
+
+    __slots__ = ("seq", "fn", "ctx", "where", "nbytes")
+
+    def __new__(cls, out, callback, seq, fn, ctx):  # noqa: D102 (weakref.ref needs __new__)
+        self = weakref.ref.__new__(cls, out, callback)
+        self.seq = seq
+        self.fn = fn
+        self.ctx = ctx
+        self.where = None
+        return self
+
+    def __init__(self, out, callback, seq, fn, ctx):
+        super().__init__(out, callback)
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def inputs(self) -> tuple:
+        return () if self.ctx is None else self.ctx.inputs
+
+    def saved_bytes(self) -> int:
+        """Bytes held for backward that are not also the inputs' or the output's own data."""
+        if self.ctx is None:
+            return 0
+        return self.ctx.saved_nbytes()
+
+
+class Tape:
+    """The records of one thread, in the order they were appended (a topological order)."""
+
+    def __init__(self) -> None:
+        self._records: dict[int, Record] = {}  # insertion-ordered: seq -> Record
+        self._dead: list[Record] = []  # records whose output died; dropped on the next append
+        self._next = 0
+        self._on_dead = self._dead.append  # weakref callback: only queues, never recurses
+
+    # -- bookkeeping -------------------------------------------------------------------
+    def append(self, fn, ctx, out) -> Record:
+        if self._dead:
+            self.purge()
+        seq = self._next
+        self._next = seq + 1
+        rec = Record(out, self._on_dead, seq, fn, ctx)
+        self._records[seq] = rec
+        if _state.anomaly:
+            rec.where = _user_frame()
+        return rec
+
+    def purge(self) -> None:
+        """Drop records whose outputs died. Iterative: releasing one may queue others."""
+        dead, records = self._dead, self._records
+        while dead:
+            rec = dead.pop()
+            if records.get(rec.seq) is rec:
+                del records[rec.seq]
+            rec.ctx = None  # releases the inputs; their records may be queued in turn
+
+    def release(self, rec: Record) -> None:
+        """Free a record after backward: its saved arrays and inputs go."""
+        self._records.pop(rec.seq, None)
+        rec.ctx = None
+
+    def clear(self) -> None:
+        """Release every record (tensors made before now become graph-less)."""
+        for rec in list(self._records.values()):
+            rec.ctx = None
+        self._records.clear()
+        self.purge()
+
+    def __len__(self) -> int:
+        self.purge()
+        return len(self._records)
+
+    def __iter__(self) -> Iterator[Record]:
+        self.purge()
+        return iter(list(self._records.values()))
+
+    # -- a readable listing (the lecture's computation graph as a program) ---------------
+    def listing(self) -> str:
+        """The records as a program: ``%7 = matmul(%3, %5)   (128, 256) float32   saved 131 KB``.
+
+        Tensors are numbered in order of first appearance: leaves as ``%n`` with ``param``
+        or ``input`` notes, each op's output as the next ``%n``.
+        """
+        self.purge()
+        names: dict[int, str] = {}
+        lines: list[str] = []
+
+        def name_of(t) -> str:
+            if not hasattr(t, "data"):
+                return repr(t)
+            key = id(t)
+            if key not in names:
+                names[key] = f"%{len(names)}"
+                if t._record is None or t._record.ctx is None:
+                    kind = "leaf, requires_grad" if t.requires_grad else "constant"
+                    shape = tuple(t.data.shape)
+                    lines.append(f"{names[key]} = {kind:<28} {str(shape):<14} {t.data.dtype}")
+            return names[key]
+
+        for rec in list(self._records.values()):
+            out = rec()
+            if out is None or rec.ctx is None:
+                continue
+            args = ", ".join(name_of(a) for a in rec.ctx.inputs)
+            lhs = name_of_output(names, out)
+            call = f"{rec.name.lower()}({args})"
+            lines.append(
+                f"{lhs} = {call:<28} {str(tuple(out.data.shape)):<14} {out.data.dtype}"
+                f"   saved {_fmt_bytes(rec.saved_bytes())}"
+            )
+        return "\n".join(lines) if lines else "(empty tape)"
+
+    def show(self, file=None) -> None:
+        print(self.listing(), file=file)
+
+    def __str__(self) -> str:
+        return self.listing()
+
+    def __repr__(self) -> str:
+        return f"<Tape of {len(self)} record(s) in thread {threading.current_thread().name}>"
+
+
+_state = _State()  # created once Tape exists; each thread gets its own fields
+
+
+def name_of_output(names: dict, out) -> str:
+    key = id(out)
+    if key not in names:
+        names[key] = f"%{len(names)}"
+    return names[key]
+
+
+def _fmt_bytes(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.0f} KB"
+    return f"{n / 1e6:.1f} MB"
+
+
+_PKG_DIR = __file__.rsplit("/", 1)[0]
+
+
+def _user_frame() -> str:
+    """``file:line in func`` of the innermost frame outside tinygrad_edu (for error messages)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    return f"{f.f_code.co_filename}:{f.f_lineno} in {f.f_code.co_name}"
+
+
+# -- grad mode ----------------------------------------------------------------------------
+class set_grad_enabled:
+    """Switch recording on or off for this thread; a context manager and a decorator.
+
+    >>> import tinygrad_edu as tg
+    >>> with tg.set_grad_enabled(False):
+    ...     tg.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.prev: list[bool] = []
+
+    def __enter__(self):
+        self.prev.append(_state.grad_enabled)
+        _state.grad_enabled = self.mode
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _state.grad_enabled = self.prev.pop()
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):  # a fresh manager per call: re-entrant
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """Record nothing inside: for evaluation and optimizer updates. Also a decorator."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record inside, even within ``no_grad``. Also a decorator."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+def is_grad_enabled() -> bool:
+    return _state.grad_enabled
+
+
+class detect_anomaly:
+    """Find the op that first makes NaN or inf, forward or backward (off by default).
+
+    Inside the block every record remembers the source line that created it, every forward
+    output and every gradient is checked, and the first non-finite value raises
+    ``AnomalyError`` naming the op, the pass (forward/backward) and that line. Outside the
+    block the engine pays one attribute check per op.
+    """
+
+    def __init__(self, check_nan: bool = True) -> None:
+        self.check_nan = check_nan
+        self.prev: list[bool] = []
+
+    def __enter__(self):
+        self.prev.append(_state.anomaly)
+        _state.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _state.anomaly = self.prev.pop()
+
+    def __call__(self, func: Callable) -> Callable:
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def is_anomaly_enabled() -> bool:
+    return _state.anomaly
+
+
+def check_finite(arr: np.ndarray, fn_name: str, phase: str, where: str | None) -> None:
+    """Raise AnomalyError if ``arr`` holds NaN or inf (only called in anomaly mode)."""
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        bad = "NaN" if np.isnan(arr).any() else "inf"
+        raise AnomalyError(
+            f"{fn_name}: the {phase} produced {bad} (shape {arr.shape}); the op was created at "
+            f"{where or _user_frame()}"
+        )
+
+
+# -- the replay ---------------------------------------------------------------------------
+_FREED = (
+    "{what}: trying to backward through part of the graph a second time, but its saved "
+    "values were freed by the first backward ({op} record). Pass retain_graph=True to the "
+    "first backward() if you need to backpropagate through the same graph twice, or "
+    "recompute the forward pass."
+)
+
+
+def run_backward(
+    roots: list,
+    root_grads: list,
+    *,
+    retain_graph: bool,
+    create_graph: bool,
+    wanted: list | None = None,
+) -> dict[int, Any]:
+    """Reverse-replay the tape from ``roots`` (tensors) seeded with ``root_grads`` (tensors).
+
+    With ``wanted`` (a list of tensors) the gradients of those tensors are returned as a dict
+    ``id -> grad`` and no ``.grad`` is touched (``tg.grad``); otherwise leaf gradients are
+    accumulated into ``.grad`` (``Tensor.backward``).
+    """
+    found: dict[int, Any] = {}
+    for _ in replay(roots, root_grads, retain_graph, create_graph, wanted, found, False):
+        pass
+    return found
+
+
+def replay(roots, root_grads, retain_graph, create_graph, wanted, found, stepping):
+    """The backward pass as a generator: one loop over the records in reverse.
+
+    When ``stepping`` it yields ``(record, grad_out, grads_in)`` after each record (with the
+    caller's grad mode restored while suspended); otherwise it never yields.
+    """
+    tape = _state.tape
+    tape.purge()
+    grads: dict[int, list] = {}  # id(tensor) -> [tensor, grad]
+    for t, g in zip(roots, root_grads):
+        rec = t._record
+        if rec is not None and rec.ctx is None:
+            raise RuntimeError(_FREED.format(what="backward", op=rec.name))
+        _accumulate(grads, t, g)
+    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    anomaly = _state.anomaly
+    prev_mode = _state.grad_enabled
+    _state.grad_enabled = create_graph
+    records = tape._records
+    try:
+        for seq in reversed(list(records)):
+            rec = records.get(seq)
+            if rec is None:
+                continue
+            out = rec()
+            if out is None:
+                continue
+            entry = grads.pop(id(out), None)
+            if entry is None:
+                continue
+            grad_out = entry[1]
+            if wanted_ids is not None and id(out) in wanted_ids:
+                found[id(out)] = grad_out
+            ctx = rec.ctx
+            if create_graph and not rec.fn.twice_differentiable:
+                raise NotImplementedError(
+                    f"{rec.name}: has no second derivative, so backward(create_graph=True) "
+                    "cannot pass through it; differentiate it to first order only"
+                )
+            ctx.output = out
+            try:
+                grads_in = rec.fn.backward(ctx, grad_out)
+            finally:
+                ctx.output = None  # the output must not stay reachable from its own record
+            if type(grads_in) is not tuple:
+                grads_in = (grads_in,)
+            inputs = ctx.inputs
+            if len(grads_in) != len(inputs):
+                raise RuntimeError(
+                    f"{rec.name}.backward returned {len(grads_in)} gradient(s) for "
+                    f"{len(inputs)} input(s); return one per argument of apply (None for "
+                    "arguments that need no gradient)"
+                )
+            for inp, g in zip(inputs, grads_in):
+                if g is None or not getattr(inp, "requires_grad", False):
+                    continue
+                if g.data.shape != inp.data.shape or g.data.dtype != inp.data.dtype:
+                    g = g._reduce_to(inp, rec.name)
+                if anomaly:
+                    check_finite(g.data, rec.name, "backward", rec.where)
+                _accumulate(grads, inp, g)
+            if stepping:
+                _state.grad_enabled = prev_mode
+                yield rec, inputs, grad_out, grads_in
+                _state.grad_enabled = create_graph
+            if not retain_graph:
+                tape.release(rec)
+    finally:
+        _state.grad_enabled = prev_mode
+    if wanted is not None:
+        for t, g in grads.values():
+            if id(t) in wanted_ids:
+                found[id(t)] = g
+        return
+    for t, g in grads.values():
+        rec = t._record
+        if rec is not None:
+            # a non-leaf whose record is gone: its gradient would be silently lost
+            if rec.ctx is None:
+                raise RuntimeError(_FREED.format(what="backward", op=rec.name))
+            continue
+        t._accumulate_grad(g, create_graph)
+
+
+def _accumulate(grads: dict, t, g) -> None:
+    entry = grads.get(id(t))
+    if entry is None:
+        grads[id(t)] = [t, g]
+    else:
+        entry[1] = entry[1] + g  # out of place: g may alias another input's gradient
+
+
+def format_stack() -> str:  # pragma: no cover - debugging helper
+    return "".join(traceback.format_stack()[:-1])
