@@ -61,7 +61,7 @@ class Context:
             slot = None
             if type(v) is _ndarray:
                 for i, a in enumerate(self.inputs):
-                    if type(a) is Tensor and a.data is v:
+                    if isinstance(a, Tensor) and a.data is v:
                         slot = (0, i, a._version)
                         break
                 else:
@@ -127,25 +127,39 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
-        arrays = []
-        needs = []
-        any_needs = False
-        for a in args:
-            if type(a) is Tensor or isinstance(a, Tensor):
-                arrays.append(a.data)
-                r = a.requires_grad
-                needs.append(r)
-                any_needs = any_needs or r
+        """Run forward on the arrays of ``args``; record it if an input requires grad.
+
+        The hot path of the engine: one- and two-argument calls avoid building lists.
+        """
+        on = _state.grad_enabled
+        n = len(args)
+        if n == 2:
+            a, b = args
+            if isinstance(a, Tensor):
+                xa, na = a.data, on and a.requires_grad
             else:
-                arrays.append(a)
-                needs.append(False)
-        record = any_needs and _state.grad_enabled
-        ctx = Context(args, tuple(needs))
-        data = cls.forward(ctx, *arrays, **kwargs)
+                xa, na = a, False
+            if isinstance(b, Tensor):
+                xb, nb = b.data, on and b.requires_grad
+            else:
+                xb, nb = b, False
+            record = na or nb
+            ctx = Context(args, (na, nb))
+            data = cls.forward(ctx, xa, xb, **kwargs)
+        elif n == 1:
+            a = args[0]
+            record = on and a.requires_grad
+            ctx = Context(args, (record,))
+            data = cls.forward(ctx, a.data, **kwargs)
+        else:
+            needs = tuple([on and isinstance(a, Tensor) and a.requires_grad for a in args])
+            record = True in needs
+            ctx = Context(args, needs)
+            data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
         if type(data) is not _ndarray:
-            data = np.asarray(data)
+            data = np.asarray(data)  # NumPy returns scalars from 0-d arithmetic
         out = Tensor._wrap(data, record)
-        if cls.is_view and type(args[0]) is Tensor:
+        if cls.is_view:
             out._vc = args[0]._shared_vc()
         if _state.anomaly:
             _tape.check_finite(data, cls.__name__, "forward", None)

@@ -65,15 +65,7 @@ class Record(weakref.ref):
 
     __slots__ = ("seq", "fn", "ctx", "where", "nbytes")
 
-    def __new__(cls, out, callback, seq, fn, ctx):  # noqa: D102 (weakref.ref needs __new__)
-        self = weakref.ref.__new__(cls, out, callback)
-        self.seq = seq
-        self.fn = fn
-        self.ctx = ctx
-        self.where = None
-        return self
-
-    def __init__(self, out, callback, seq, fn, ctx):
+    def __init__(self, out, callback):  # weakref.ref takes only these two; Tape.append fills the rest
         super().__init__(out, callback)
 
     @property
@@ -106,7 +98,11 @@ class Tape:
             self.purge()
         seq = self._next
         self._next = seq + 1
-        rec = Record(out, self._on_dead, seq, fn, ctx)
+        rec = Record(out, self._on_dead)
+        rec.seq = seq
+        rec.fn = fn
+        rec.ctx = ctx
+        rec.where = None
         self._records[seq] = rec
         if _state.anomaly:
             rec.where = _user_frame()
@@ -393,20 +389,26 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                     f"{len(inputs)} input(s); return one per argument of apply (None for "
                     "arguments that need no gradient)"
                 )
-            for inp, g in zip(inputs, grads_in):
-                if g is None or not getattr(inp, "requires_grad", False):
+            for inp, g, need in zip(inputs, grads_in, ctx.needs_input_grad):
+                if g is None or not need:
                     continue
                 if g.data.shape != inp.data.shape or g.data.dtype != inp.data.dtype:
                     g = g._reduce_to(inp, rec.name)
                 if anomaly:
                     check_finite(g.data, rec.name, "backward", rec.where)
-                _accumulate(grads, inp, g)
+                key = id(inp)
+                entry = grads.get(key)
+                if entry is None:
+                    grads[key] = [inp, g]
+                else:
+                    entry[1] = entry[1] + g  # out of place: g may alias another input's grad
             if stepping:
                 _state.grad_enabled = prev_mode
                 yield rec, inputs, grad_out, grads_in
                 _state.grad_enabled = create_graph
             if not retain_graph:
-                tape.release(rec)
+                del records[seq]  # release: saved arrays and inputs go with the context
+                rec.ctx = None
     finally:
         _state.grad_enabled = prev_mode
     if wanted is not None:

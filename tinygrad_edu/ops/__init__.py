@@ -67,11 +67,18 @@ def _operands(a, b, op: str):
     Python scalars stay scalars (NumPy keeps them weak, so they never upcast a float32 tensor);
     arrays and lists become constant tensors; an integer/bool tensor meeting a float tensor is
     cast to the float dtype (PyTorch's rule; NumPy would pick float64)."""
+    if type(a) is Tensor:  # the common cases, decided without further checks
+        tb = type(b)
+        if tb is Tensor:
+            if a.data.shape == b.data.shape and a.data.dtype == b.data.dtype:
+                return a, b
+        elif tb is float and a.data.dtype.kind == "f":
+            return a, b
     if not isinstance(a, Tensor) and not isinstance(a, _scalar_types):
         a = Tensor(a)
     if not isinstance(b, Tensor) and not isinstance(b, _scalar_types):
         b = Tensor(b)
-    if type(a) is Tensor and type(b) is Tensor:
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
         da, db = a.data.dtype, b.data.dtype
         if da != db:
             fa, fb = da.kind in "fc", db.kind in "fc"
