@@ -48,8 +48,9 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # a zero count (mean of nothing) gives an empty gradient, never a division warning
-        return _spread(grad / max(ctx.count, 1), ctx.shape, ctx.axes, ctx.keepdims)
+        # a zero count (mean of nothing) gives an empty gradient, never a division warning;
+        # (ctx.count or 1), not max(...): this module's max is the reduction, not the builtin
+        return _spread(grad / (ctx.count or 1), ctx.shape, ctx.axes, ctx.keepdims)
 
 
 class _MaxMin(Function):

@@ -116,7 +116,7 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return GetItem.apply(grad, ctx.inner), None
+        return GetItem.apply(grad, ctx.inner), None, None  # x, widths, value
 
 
 class Flip(Function):
