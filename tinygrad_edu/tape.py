@@ -416,6 +416,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             if id(t) in wanted_ids:
                 found[id(t)] = g
         return
+    adopted: set = set()
     for t, g in grads.values():
         rec = t._record
         if rec is not None:
@@ -423,7 +424,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             if rec.ctx is None:
                 raise RuntimeError(_FREED.format(what="backward", op=rec.name))
             continue
-        t._accumulate_grad(g, create_graph)
+        t._accumulate_grad(g, create_graph, adopted)
 
 
 def _accumulate(grads: dict, t, g) -> None:

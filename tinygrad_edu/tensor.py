@@ -261,15 +261,23 @@ class Tensor:
             retain_graph = create_graph
         _tape.run_backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
-    def _accumulate_grad(self, g: "Tensor", create_graph: bool) -> None:
-        """Add a finished gradient into a leaf's ``.grad`` (the ``+=`` of accumulation)."""
+    def _accumulate_grad(self, g: "Tensor", create_graph: bool, adopted: set) -> None:
+        """Add a finished gradient into a leaf's ``.grad`` (the ``+=`` of accumulation).
+
+        The first gradient's buffer is adopted without a copy unless it is read-only (a
+        broadcast view) or its memory was already adopted by another leaf in this backward
+        (``adopted`` holds the owners' ids): later accumulation is in place, so no two
+        leaves may share a buffer.
+        """
         if create_graph:
             self._grad = g if self._grad is None else self._grad + g
             return
         arr = g.data
         if self._grad is None:
-            if not arr.flags.writeable or arr.base is not None:
-                arr = arr.copy()  # own the buffer so later accumulation can be in place
+            owner = arr if arr.base is None else arr.base
+            if not arr.flags.writeable or id(owner) in adopted:
+                arr = owner = arr.copy()
+            adopted.add(id(owner))
             self._grad = Tensor._wrap(arr)
         elif self._grad.requires_grad:
             self._grad = Tensor._wrap(self._grad.data + arr)
