@@ -157,7 +157,9 @@ class Function:
             ctx = Context(args, needs)
             data = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
         if type(data) is not _ndarray:
-            data = np.asarray(data)  # NumPy returns scalars from 0-d arithmetic
+            raw, data = data, np.asarray(data)  # NumPy returns scalars from 0-d arithmetic
+            if ctx._saved:  # a saved 0-d result must still be recognised as the output
+                ctx._saved = tuple(data if v is raw else v for v in ctx._saved)
         out = Tensor._wrap(data, record)
         if cls.is_view:
             out._vc = args[0]._shared_vc()
