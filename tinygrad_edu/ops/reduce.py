@@ -58,10 +58,10 @@ class _MaxMin(Function):
 
     @classmethod
     def forward(cls, ctx, x, axes=None, keepdims=False):
-        if x.size == 0:
+        if x.size == 0 and (axes is None or any(x.shape[a] == 0 for a in axes)):
             raise ValueError(
                 f"{cls.__name__.lower()}: cannot reduce an empty tensor of shape {x.shape} "
-                "(there is no identity element); check the shape or use sum"
+                f"over dims {axes} (there is no identity element); check the shape or use sum"
             )
         out = cls.reduce(x, axis=axes, keepdims=True)
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims

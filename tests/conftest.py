@@ -1,0 +1,60 @@
+"""Hypothesis profiles and the hygiene fixture every test runs under.
+
+Profiles: ``dev`` (quick, for the edit-test loop) and ``ci`` (thorough). Pick one with
+``HYPOTHESIS_PROFILE=dev|ci``; by default ``ci`` when ``CI=true`` (as .ci/run sets), else ``dev``.
+
+Hygiene: a test that leaves records on the thread's tape, or leaves grad mode or anomaly
+mode switched, fails — and the state is reset so the next test starts clean.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import tinygrad_edu as tg
+from tinygrad_edu import tape as _tape
+
+# No deadlines anywhere: tests assert behaviour, never speed (a loaded CI box is slow).
+settings.register_profile(
+    "dev",
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "ci",
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+_default = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
+
+
+@pytest.fixture(autouse=True)
+def tape_hygiene():
+    """Fail a test that leaves records on the tape or changes grad/anomaly mode."""
+    yield
+    gc.collect()
+    problems = []
+    left = len(tg.get_tape())
+    if left:
+        listing = tg.get_tape().listing()
+        problems.append(
+            f"the test left {left} record(s) on the tape (a tensor with a graph is still "
+            f"alive, e.g. in a global or a fixture):\n{listing}"
+        )
+        tg.get_tape().clear()
+    if not tg.is_grad_enabled():
+        problems.append("the test left grad mode off (a no_grad() that was never exited)")
+        _tape._state.grad_enabled = True
+    if tg.is_anomaly_enabled():
+        problems.append("the test left anomaly detection on")
+        _tape._state.anomaly = False
+    if problems:
+        pytest.fail("hygiene: " + "; ".join(problems), pytrace=False)
