@@ -1,0 +1,43 @@
+"""tinygrad_edu.nn mirrors torch.nn: Module, Parameter, layers, losses, and the submodules
+``functional`` (import it as F) and ``init``. Weights move to and from PyTorch with
+``{k: v.numpy() for k, v in model.state_dict().items()}``; ``nn.save`` / ``nn.load`` use .npz.
+
+>>> import tinygrad_edu as tg
+>>> from tinygrad_edu import nn
+>>> model = nn.MLP([4, 8, 3])
+>>> loss = nn.CrossEntropyLoss()(model(tg.randn(5, 4)), tg.tensor([0, 1, 2, 0, 1]))
+>>> loss.backward()
+>>> model[0].weight.grad.shape
+(8, 4)
+"""
+
+from . import functional, init
+from .containers import ModuleList, Sequential
+from .conv import AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, MaxPool2d
+from .layers import (
+    GELU,
+    MLP,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    Perceptron,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .module import IncompatibleKeys, Module, load, save
+from .parameter import Parameter
+
+__all__ = [
+    "functional", "init", "Module", "Parameter", "Sequential", "ModuleList", "save", "load",
+    "IncompatibleKeys", "Linear", "Identity", "Flatten", "Dropout", "Embedding", "Conv2d",
+    "MaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "ReLU", "LeakyReLU", "Tanh",
+    "Sigmoid", "GELU", "Softmax", "LogSoftmax", "MLP", "Perceptron", "MSELoss", "L1Loss",
+    "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+]

@@ -1,0 +1,176 @@
+"""Convolution and pooling primitives on strided windows, channels-last in memory.
+
+Activations keep PyTorch's shape (N, C, H, W), but these ops read them through
+``x.transpose(0, 2, 3, 1)`` and return their results as NCHW-shaped *views* of channels-last
+(N, H, W, C) buffers. Elementwise ops keep that memory order, so a whole CNN runs
+channels-last: every window gathers contiguous runs of C values, and the columns come out
+in (kh, kw, C) order with no transposing copy.
+
+Three primitives carry derivatives here:
+    Im2Col   x (N, C, H, W) -> cols (N·Ho·Wo, kh·kw·C)     the only convolution derivative
+    Col2Im   its adjoint: sums the columns back into the image (slice-adds, no np.add.at)
+    MaxPool2d  the maximum of strided slices; its gradient is col2im of a one-hot mask
+conv2d (= im2col + matmul) and avg_pool2d (= im2col + mean) are composites in nn.functional.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..function import Function
+from ..tensor import Tensor
+from .shape import permute, reshape
+
+#: kernel (kh, kw), stride (sh, sw), padding (ph, pw), dilation (dh, dw)
+Window = collections.namedtuple("Window", "kh kw sh sw ph pw dh dw")
+
+
+def out_size(n: int, k: int, s: int, p: int, d: int) -> int:
+    """Output length along one axis: floor((n + 2p - d(k-1) - 1) / s) + 1."""
+    return (n + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _out_hw(shape: tuple, g: Window) -> tuple[int, int]:
+    return out_size(shape[2], g.kh, g.sh, g.ph, g.dh), out_size(shape[3], g.kw, g.sw, g.pw, g.dw)
+
+
+def _padded_nhwc(x: np.ndarray, g: Window, value: float = 0.0) -> np.ndarray:
+    """x (N, C, H, W) as a channels-last (N, H+2ph, W+2pw, C) array (a view when unpadded)."""
+    xt = x.transpose(0, 2, 3, 1)
+    if g.ph == 0 and g.pw == 0:
+        return xt
+    n, h, w, c = xt.shape
+    xp = np.full((n, h + 2 * g.ph, w + 2 * g.pw, c), value, dtype=x.dtype)
+    xp[:, g.ph : g.ph + h, g.pw : g.pw + w] = xt
+    return xp
+
+
+def _windows(xp: np.ndarray, g: Window, ho: int, wo: int) -> np.ndarray:
+    """The read-only strided view (N, Ho, Wo, kh, kw, C) of a channels-last padded image."""
+    s_n, s_h, s_w, s_c = xp.strides
+    shape = (xp.shape[0], ho, wo, g.kh, g.kw, xp.shape[3])
+    strides = (s_n, s_h * g.sh, s_w * g.sw, s_h * g.dh, s_w * g.dw, s_c)
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _offset_slice(i: int, j: int, g: Window, ho: int, wo: int) -> tuple:
+    """The (N, Ho, Wo, C) slice of the padded image read by kernel offset (i, j)."""
+    h0, w0 = i * g.dh, j * g.dw
+    return (slice(None), slice(h0, h0 + g.sh * (ho - 1) + 1, g.sh), slice(w0, w0 + g.sw * (wo - 1) + 1, g.sw))
+
+
+class Im2Col(Function):
+    """cols[(n, ho, wo), (i, j, c)] = x_pad[n, c, ho·sh + i·dh, wo·sw + j·dw];  dx = col2im(grad)"""
+
+    @staticmethod
+    def forward(ctx, x, geometry: Window):
+        ctx.in_shape, ctx.geometry = x.shape, geometry
+        ho, wo = _out_hw(x.shape, geometry)
+        win = _windows(_padded_nhwc(x, geometry), geometry, ho, wo)
+        cols = np.empty(win.shape, dtype=x.dtype)
+        np.copyto(cols, win)
+        n, c = x.shape[0], x.shape[1]
+        return cols.reshape(n * ho * wo, geometry.kh * geometry.kw * c)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Col2Im.apply(grad, in_shape=ctx.in_shape, geometry=ctx.geometry)
+
+
+class Col2Im(Function):
+    """x[n, c, h, w] = sum of the cols entries that im2col copied from there (its adjoint);
+    dcols = im2col(grad)"""
+
+    @staticmethod
+    def forward(ctx, cols, in_shape: tuple, geometry: Window):
+        ctx.geometry = geometry
+        return _col2im(cols, in_shape, geometry)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Im2Col.apply(grad, geometry=ctx.geometry)
+
+
+def _col2im(cols: np.ndarray, in_shape: tuple, g: Window) -> np.ndarray:
+    """Accumulate (N·Ho·Wo, kh·kw·C) columns into an NCHW-shaped view of an NHWC buffer:
+    one strided slice-add per kernel offset (kh·kw adds in all, no np.add.at)."""
+    n, c, h, w = in_shape
+    ho, wo = _out_hw(in_shape, g)
+    g6 = cols.reshape(n, ho, wo, g.kh, g.kw, c)
+    out = np.zeros((n, h + 2 * g.ph, w + 2 * g.pw, c), dtype=cols.dtype)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            out[_offset_slice(i, j, g, ho, wo)] += g6[:, :, :, i, j]
+    if g.ph or g.pw:
+        out = out[:, g.ph : g.ph + h, g.pw : g.pw + w]
+    return out.transpose(0, 3, 1, 2)
+
+
+class MaxPool2d(Function):
+    """y = max of each window (padding is -inf);  dx = col2im(grad · onehot), the one-hot
+    marking the first maximum of each window (PyTorch's tie rule)"""
+
+    @staticmethod
+    def forward(ctx, x, geometry: Window):
+        ctx.geometry = geometry
+        ho, wo = _out_hw(x.shape, geometry)
+        xp = _padded_nhwc(x, geometry, -np.inf)
+        ctx.save_for_backward(x)
+        out = None
+        for i in range(geometry.kh):
+            for j in range(geometry.kw):
+                part = xp[_offset_slice(i, j, geometry, ho, wo)]
+                out = part.copy() if out is None else np.maximum(out, part, out=out)
+        return out.transpose(0, 3, 1, 2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        g = ctx.geometry
+        out = ctx.output.data.transpose(0, 2, 3, 1)
+        onehot = _first_max_onehot(_padded_nhwc(x, g, -np.inf), out, g)
+        n, ho, wo, c = out.shape
+        g_nhwc = reshape(permute(grad, (0, 2, 3, 1)), (n, ho, wo, 1, 1, c))
+        cols = reshape(g_nhwc * Tensor._wrap(onehot), (n * ho * wo, g.kh * g.kw * c))
+        return Col2Im.apply(cols, in_shape=x.shape, geometry=g)
+
+
+def _first_max_onehot(xp: np.ndarray, out: np.ndarray, g: Window) -> np.ndarray:
+    """(N, Ho, Wo, kh, kw, C) bool: True at the first position of each window equal to its max."""
+    n, ho, wo, c = out.shape
+    mask = np.empty((n, ho, wo, g.kh, g.kw, c), dtype=bool)
+    free = np.ones(out.shape, dtype=bool)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            hit = np.equal(xp[_offset_slice(i, j, g, ho, wo)], out)
+            hit &= free
+            free ^= hit
+            mask[:, :, :, i, j] = hit
+    return mask
+
+
+def im2col(x: Tensor, geometry: Window) -> Tensor:
+    """x (N, C, H, W) -> columns (N·Ho·Wo, kh·kw·C) in (kh, kw, C) order."""
+    return Im2Col.apply(x, geometry=geometry)
+
+
+def col2im(cols: Tensor, in_shape: tuple, geometry: Window) -> Tensor:
+    """The adjoint of im2col: columns (N·Ho·Wo, kh·kw·C) summed back into (N, C, H, W)."""
+    return Col2Im.apply(cols, in_shape=tuple(in_shape), geometry=geometry)
+
+
+def max_pool2d(x: Tensor, geometry: Window) -> Tensor:
+    return MaxPool2d.apply(x, geometry=geometry)
+
+
+def _register() -> None:
+    from . import register  # ops/__init__ imports this module after defining register
+
+    for cls in (Im2Col, Col2Im, MaxPool2d):
+        register(cls)
+
+
+_register()
