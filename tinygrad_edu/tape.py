@@ -5,7 +5,7 @@ context with saved arrays and inputs, and a *weak* reference to its output). App
 topological order, so ``backward`` is one loop over the records in reverse; nothing sorts.
 
 Memory: a record is dropped as soon as its output tensor dies (the weak reference's callback
-queues it; the queue is emptied iteratively on the next append, so a 100,000-op chain never
+drops it at once, emptying a queue iteratively as inputs die in turn, so a 100,000-op chain never
 recurses), and ``backward`` releases every record it replays unless ``retain_graph=True``.
 
 This module knows nothing about ``Tensor``: the replay talks to tensors only through their
@@ -88,9 +88,9 @@ class Tape:
 
     def __init__(self) -> None:
         self._records: dict[int, Record] = {}  # insertion-ordered: seq -> Record
-        self._dead: list[Record] = []  # records whose output died; dropped on the next append
+        self._dead: list[Record] = []  # records whose output died, waiting to be dropped
         self._next = 0
-        self._on_dead = self._dead.append  # weakref callback: only queues, never recurses
+        self._on_dead = _dropper(self._records, self._dead)  # weakref callback: drops at once
 
     # -- bookkeeping -------------------------------------------------------------------
     def append(self, fn, ctx, out) -> Record:
@@ -109,13 +109,8 @@ class Tape:
         return rec
 
     def purge(self) -> None:
-        """Drop records whose outputs died. Iterative: releasing one may queue others."""
-        dead, records = self._dead, self._records
-        while dead:
-            rec = dead.pop()
-            if records.get(rec.seq) is rec:
-                del records[rec.seq]
-            rec.ctx = None  # releases the inputs; their records may be queued in turn
+        """Drop records whose outputs died (normally done already, by the weakref callback)."""
+        self._on_dead(None)
 
     def release(self, rec: Record) -> None:
         """Free a record after backward: its saved arrays and inputs go."""
@@ -181,6 +176,33 @@ class Tape:
 
     def __repr__(self) -> str:
         return f"<Tape of {len(self)} record(s) in thread {threading.current_thread().name}>"
+
+
+def _dropper(records: dict, dead: list) -> Callable:
+    """The weakref callback of a tape's records: drop a dead output's record at once.
+
+    Dropping a record releases its inputs, whose own records may die inside this call: those
+    only join the queue, and the outermost call empties it in a loop, so a 100,000-op chain
+    dies without recursion. A closure over the tape's containers, not a bound method, so the
+    tape is in no reference cycle (a thread's tape is freed by reference counting).
+    """
+    busy = [False]
+
+    def drop(rec: Record | None) -> None:
+        if rec is not None:
+            dead.append(rec)
+        if busy[0]:
+            return
+        busy[0] = True
+        try:
+            while dead:
+                rec = dead.pop()
+                records.pop(rec.seq, None)
+                rec.ctx = None  # releases the inputs; their records may be queued in turn
+        finally:
+            busy[0] = False
+
+    return drop
 
 
 _state = _State()  # created once Tape exists; each thread gets its own fields
