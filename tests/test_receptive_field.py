@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
+from tinygrad_edu import nn
 from tinygrad_edu.utils.receptive_field import (
     AnalyticRF,
     analytic_receptive_field,
     receptive_field,
     receptive_field_table,
 )
-
-nn = tg.nn
 
 
 def _stacks():
@@ -75,7 +74,7 @@ def test_dense_field_without_dilation_or_gaps():
     model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3))
     m = receptive_field(model, (1, 12, 12), (4, 3))
     (r0, r1), (c0, c1) = m.box
-    assert m.box == ((4, 10), (3, 9)) and m.size == (7, 7)
+    assert m.box == ((3, 9), (2, 8)) and m.size == (7, 7)  # start -1: the padded middle layer
     assert m.mask.sum() == 49 and m.mask[r0 : r1 + 1, c0 : c1 + 1].all()
 
 
@@ -109,7 +108,7 @@ def test_pool_stride_defaults_to_kernel():
 
 
 def test_unknown_layer_is_named():
-    with pytest.raises(TypeError, match="Linear"):
+    with pytest.raises(TypeError, match="Flatten"):
         analytic_receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.Flatten(), nn.Linear(4, 2)))
 
 

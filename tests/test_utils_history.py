@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
+from tinygrad_edu import nn, optim
 from tinygrad_edu.utils.data import DataLoader, TensorDataset
 from tinygrad_edu.utils.history import History, accuracy, evaluate, fit
 
@@ -54,8 +55,8 @@ def test_fit_learns_and_logs():
     X, y = _toy()
     train = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
     val = DataLoader(TensorDataset(X, y), batch_size=64)
-    net = tg.nn.Linear(2, 2)
-    h = fit(net, train, tg.nn.CrossEntropyLoss(), tg.optim.SGD(net.parameters(), lr=0.5), 6,
+    net = nn.Linear(2, 2)
+    h = fit(net, train, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.5), 6,
             val_loader=val, metrics={"acc": accuracy}, log_initial=True, log_steps=True)
     epochs = h.series("train_loss")[0]
     assert epochs.tolist() == [0, 1, 2, 3, 4, 5, 6]
@@ -66,13 +67,13 @@ def test_fit_learns_and_logs():
     assert h.series("loss")[0][3] == 1.0  # 4 batches an epoch: step 4 ends epoch 1
     # evaluate agrees with a full-batch computation
     with tg.no_grad():
-        full = tg.nn.functional.cross_entropy(net(X), y).item()
-    assert np.isclose(evaluate(net, val, tg.nn.CrossEntropyLoss())["loss"], full, rtol=1e-5)
+        full = nn.functional.cross_entropy(net(X), y).item()
+    assert np.isclose(evaluate(net, val, nn.CrossEntropyLoss())["loss"], full, rtol=1e-5)
     assert np.isclose(h.last("val_loss"), full, rtol=1e-5)
 
 
 def test_evaluate_restores_training_mode_and_rejects_empty():
-    net = tg.nn.Sequential(tg.nn.Linear(2, 2), tg.nn.Dropout(0.5))
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
     net.train()
     X, y = _toy(8)
     evaluate(net, [(X, y)], metrics={"acc": accuracy})

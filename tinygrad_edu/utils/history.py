@@ -1,7 +1,6 @@
 """Training bookkeeping: a ``History`` of metrics with wall-clock time, and the plain loop
 ``fit`` / ``evaluate`` that fills one (lecture 二.III, 五.I–II: train, validate, compare).
 
->>> import tinygrad_edu as tg
 >>> h = History()
 >>> _ = h.log(epoch=1, loss=0.5)
 >>> _ = h.log(epoch=2, loss=0.25)
@@ -113,11 +112,12 @@ class History:
 
 
 def _scalar(value):
-    if hasattr(value, "item") and getattr(value, "size", 1) in (1, None):
+    """A one-element Tensor / ndarray / NumPy scalar as a Python number; anything else as is."""
+    if hasattr(value, "item"):
         try:
             return value.item()
         except (TypeError, ValueError):
-            return value
+            pass
     return value
 
 
@@ -196,13 +196,14 @@ def fit(
     training. Returns the history (a new one unless given).
 
     >>> import tinygrad_edu as tg
+    >>> from tinygrad_edu import nn, optim
     >>> from tinygrad_edu.utils.data import DataLoader, TensorDataset
     >>> _ = tg.manual_seed(0)
     >>> X = tg.randn(64, 2); y = (X[:, 0] > 0).long()
-    >>> net = tg.nn.Linear(2, 2)
-    >>> h = fit(net, DataLoader(TensorDataset(X, y), batch_size=16), tg.nn.CrossEntropyLoss(),
-    ...         tg.optim.SGD(net.parameters(), lr=0.5), epochs=5)
-    >>> h.last("train_loss") < h["train_loss"][0]
+    >>> net = nn.Linear(2, 2)
+    >>> h = fit(net, DataLoader(TensorDataset(X, y), batch_size=16), nn.CrossEntropyLoss(),
+    ...         optim.SGD(net.parameters(), lr=0.5), epochs=5)
+    >>> bool(h.last("train_loss") < h["train_loss"][0])
     True
     """
     history = History() if history is None else history

@@ -150,8 +150,8 @@ def analytic_receptive_field(model) -> AnalyticRF:
     per axis, for a stack of Conv2d / MaxPool2d / AvgPool2d (any stride, padding, dilation)
     and pointwise layers.
 
-    >>> import tinygrad_edu as tg
-    >>> net = tg.nn.Sequential(tg.nn.Conv2d(1, 1, 3), tg.nn.ReLU(), tg.nn.Conv2d(1, 1, 3))
+    >>> from tinygrad_edu import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.ReLU(), nn.Conv2d(1, 1, 3))
     >>> analytic_receptive_field(net)
     AnalyticRF(size=(5, 5), jump=(1, 1), start=(0, 0))
     """
@@ -175,8 +175,8 @@ def receptive_field(
     linear conv stack, while max pooling and ReLU pass gradient through only some positions
     per input (the argmax, the active units), so several inputs are needed to see them all.
 
-    >>> import tinygrad_edu as tg
-    >>> net = tg.nn.Sequential(tg.nn.Conv2d(1, 1, 3), tg.nn.Conv2d(1, 1, 3))
+    >>> from tinygrad_edu import nn
+    >>> net = nn.Sequential(nn.Conv2d(1, 1, 3), nn.Conv2d(1, 1, 3))
     >>> receptive_field(net, (1, 9, 9), (2, 2)).box
     ((2, 6), (2, 6))
     """
