@@ -66,7 +66,7 @@ class Context:
                         break
                 else:
                     if v is out.data:
-                        slot = (1, 0, 0)
+                        slot = (1, 0, out._version)  # a view op's output starts at its base's
             slots.append(slot or (2, v, 0))
         self._slots = tuple(slots)
 
@@ -82,14 +82,27 @@ class Context:
                 out.append(Tensor._wrap(ref) if type(ref) is _ndarray else ref)
                 continue
             if t._version != version:
-                raise RuntimeError(
-                    f"one of the tensors saved for backward (shape {t.shape}) was modified by "
-                    f"an in-place operation at {t._vc[1]}: it is at version {t._version}, but "
-                    f"the op that saved it expected version {version}. Make a copy before "
-                    "changing it (x = x.clone()), or change it after backward"
-                )
+                raise RuntimeError(self._modified_message(kind, ref, t, version))
             out.append(t)
         return tuple(out)
+
+    def _modified_message(self, kind: int, index: int, t: Tensor, version: int) -> str:
+        """Name the op that saved ``t``, what it was, and the in-place op that changed it."""
+        rec = None if self.output is None else self.output._record  # set while backward runs
+        op = "an op" if rec is None else rec.name
+        what = f"input {index}" if kind == 0 else "output"
+        created = ""
+        if rec is not None:
+            created = (
+                f" {op} was created at {rec.where}." if rec.where else
+                f" (Run the forward inside tg.detect_anomaly() to see where {op} was created.)"
+            )
+        return (
+            f"{op}.backward: a tensor that {op} saved for backward (its {what}, shape "
+            f"{t.shape}, {t.dtype}) was modified by {t._vc[1]}: it is at version {t._version}, "
+            f"but {op} saved it at version {version}, so its gradient would be wrong. Clone it "
+            f"before changing it (x = x.clone()), or change it after backward.{created}"
+        )
 
     @property
     def saved_arrays(self) -> tuple:

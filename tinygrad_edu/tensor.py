@@ -333,15 +333,15 @@ class Tensor:
         )
 
     def zero_(self) -> "Tensor":
-        return self._inplace_fill(0)
+        return self._inplace_fill(0, "zero_")
 
     def fill_(self, value) -> "Tensor":
-        return self._inplace_fill(value)
+        return self._inplace_fill(value, "fill_")
 
-    def _inplace_fill(self, value) -> "Tensor":
-        self._check_inplace("fill_")
+    def _inplace_fill(self, value, op: str) -> "Tensor":
+        self._check_inplace(op)
         self.data[...] = value
-        self._bump_version()
+        self._bump_version(op)
         return self
 
     # -- version counter (in-place safety) ---------------------------------------------------
@@ -351,10 +351,13 @@ class Tensor:
             self._vc = [0, None]
         return self._vc
 
-    def _bump_version(self) -> None:
+    def _bump_version(self, op: str | None = None) -> None:
+        """Count an in-place change and remember it (``op`` and the user's source line) for the
+        error a backward raises when it needed the old value."""
         vc = self._shared_vc()
         vc[0] += 1
-        vc[1] = _tape._user_frame()
+        what = f"`{op}`" if op else "an in-place operation"
+        vc[1] = f"{what} at {_tape._user_frame()}"
 
     def _check_inplace(self, op: str) -> None:
         if _tape._state.grad_enabled and self.requires_grad:
@@ -457,13 +460,13 @@ class Tensor:
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
         np.clip(self.data, min, max, out=self.data)
-        self._bump_version()
+        self._bump_version("clamp_")
         return self
 
     def copy_(self, src) -> "Tensor":
         self._check_inplace("copy_")
         self.data[...] = _raw(src)
-        self._bump_version()
+        self._bump_version("copy_")
         return self
 
     def _inplace(self, ufunc, other, op: str) -> "Tensor":
@@ -474,7 +477,7 @@ class Tensor:
                 "write x = x + y (out of place) instead"
             )
         ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
-        self._bump_version()
+        self._bump_version(op)
         return self
 
     def __setitem__(self, index, value) -> None:
@@ -485,7 +488,7 @@ class Tensor:
                 "the result out of place (e.g. with tg.where or tg.cat) instead"
             )
         self.data[_raw_index(index)] = _raw(value)
-        self._bump_version()
+        self._bump_version("x[index] = value")
 
     # -- comparisons (bool tensors, no gradient) -------------------------------------------------
     def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]

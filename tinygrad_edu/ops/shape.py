@@ -256,9 +256,12 @@ def _raw_index(index):
 def getitem(x, index):
     index = _raw_index(index)
     try:
-        return GetItem.apply(x, index)
+        out = GetItem.apply(x, index)
     except IndexError as e:
         raise IndexError(f"getitem: index {index!r} on a tensor of shape {x.shape}: {e}") from None
+    if not _is_basic(index):
+        out._vc = None  # advanced indexing copies: changing the copy must not invalidate x
+    return out
 
 
 def cat(tensors, dim=0, *, axis=None):
