@@ -1,0 +1,315 @@
+"""In-place safety: in-place operators work; changing a tensor that a record saved for backward
+makes that backward raise (naming the op that saved it and the in-place op's source line);
+in-place changes of tensors that gradients flow through are refused with a clear error.
+
+Decision for non-leaf tensors: an in-place op on a tensor that is part of the recorded graph
+(it requires grad and grad mode is on) raises and tells the user to write it out of place.
+The engine does not record in-place ops (PyTorch does); under ``no_grad`` the change is
+allowed, and any backward that saved the old value then raises instead of returning a wrong
+gradient.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu import optim
+
+
+def next_line() -> int:
+    """The line number after the caller's: where the in-place op under test is written."""
+    return sys._getframe(1).f_lineno + 1
+
+
+def arr(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# -- in-place operators work -----------------------------------------------------------------
+# (name, applies the op to a tensor in place, the NumPy reference on a copy)
+INPLACE_CASES = [
+    ("+=", lambda t: t.__iadd__(2.0), lambda a: a + 2.0),
+    ("-= tensor", lambda t: t.__isub__(tg.ones(3, 4)), lambda a: a - 1.0),
+    ("*=", lambda t: t.__imul__(3.0), lambda a: a * 3.0),
+    ("/=", lambda t: t.__itruediv__(4.0), lambda a: a / 4.0),
+    ("x[idx] = v", lambda t: t.__setitem__((0, slice(1, 3)), 7.0), None),
+    ("x[mask] = v", lambda t: t.__setitem__(t > 0, 0.0), lambda a: np.where(a > 0, 0, a)),
+    ("zero_", lambda t: t.zero_(), lambda a: np.zeros_like(a)),
+    ("fill_", lambda t: t.fill_(5.0), lambda a: np.full_like(a, 5.0)),
+    ("clamp_", lambda t: t.clamp_(-0.5, 0.5), lambda a: np.clip(a, -0.5, 0.5)),
+    ("copy_", lambda t: t.copy_(tg.ones(3, 4)), lambda a: np.ones_like(a)),
+    ("add_ alpha", lambda t: t.add_(tg.ones(3, 4), alpha=2), lambda a: a + 2.0),
+    ("mul_", lambda t: t.mul_(2.0), lambda a: a * 2.0),
+]
+
+
+def _setitem_ref(a):
+    a = a.copy()
+    a[0, 1:3] = 7.0
+    return a
+
+
+@pytest.mark.parametrize("name, op, ref", INPLACE_CASES, ids=[c[0] for c in INPLACE_CASES])
+def test_inplace_operators_change_the_tensor_and_its_version(name, op, ref):
+    a = arr(3, 4)
+    t = tg.tensor(a)
+    same = t
+    op(t)
+    expected = _setitem_ref(a) if ref is None else ref(a)
+    np.testing.assert_allclose(t.numpy(), expected, rtol=1e-6)
+    assert t is same and t.dtype == tg.float32
+    assert t._version == 1
+
+
+def test_augmented_assignment_keeps_identity_and_buffer():
+    t = tg.ones(3)
+    buf = t.data
+    t += 1
+    t *= 3
+    t -= 1
+    t /= 5
+    assert t.data is buf
+    np.testing.assert_allclose(t.numpy(), np.full(3, 1.0, np.float32))
+    assert t._version == 4
+
+
+def test_views_share_the_version_counter():
+    x = tg.zeros(2, 3)
+    v = x.reshape(6)  # a view: writing through it changes x
+    v[0] = 1.0
+    assert x.numpy()[0, 0] == 1.0
+    assert x._version == v._version == 1
+    x.T.zero_()
+    assert x._version == 2 and x.numpy().sum() == 0
+
+
+def test_fancy_index_copy_does_not_share_the_version():
+    """x[[0, 1]] is a copy in NumPy: changing it must not invalidate a backward that saved x."""
+    w = tg.ones(3, requires_grad=True)
+    x = tg.tensor([1.0, 2.0, 3.0])
+    y = (w * x).sum()
+    picked = x[[0, 1]]
+    picked += 10  # x itself is unchanged
+    y.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 2.0, 3.0])
+
+
+# -- leaves that require grad ------------------------------------------------------------------
+LEAF_OPS = [
+    ("+=", lambda t: t.__iadd__(1.0)),
+    ("-=", lambda t: t.__isub__(1.0)),
+    ("*=", lambda t: t.__imul__(2.0)),
+    ("/=", lambda t: t.__itruediv__(2.0)),
+    ("__setitem__", lambda t: t.__setitem__(0, 1.0)),
+    ("zero_", lambda t: t.zero_()),
+    ("fill_", lambda t: t.fill_(1.0)),
+    ("clamp_", lambda t: t.clamp_(0, 1)),
+    ("copy_", lambda t: t.copy_(tg.zeros(3))),
+]
+
+
+@pytest.mark.parametrize("name, op", LEAF_OPS, ids=[c[0] for c in LEAF_OPS])
+def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad(name, op):
+    w = tg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"leaf tensor that requires grad.*no_grad") as e:
+        op(w)
+    assert name in str(e.value)
+    np.testing.assert_array_equal(w.data, [0.5, 1.5, 2.5])  # untouched
+    assert w._version == 0
+
+
+@pytest.mark.parametrize("name, op", LEAF_OPS, ids=[c[0] for c in LEAF_OPS])
+def test_inplace_on_leaf_requiring_grad_works_under_no_grad(name, op):
+    w = tg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    plain = tg.tensor([0.5, 1.5, 2.5])
+    with tg.no_grad():
+        op(w)
+    op(plain)  # the same op on a tensor without grad: the reference
+    assert w._version == 1 and w.requires_grad and w.is_leaf
+    np.testing.assert_array_equal(w.data, plain.data)
+    assert not np.array_equal(w.data, [0.5, 1.5, 2.5])
+
+
+# -- non-leaf tensors in the graph ---------------------------------------------------------------
+@pytest.mark.parametrize("name, op", LEAF_OPS, ids=[c[0] for c in LEAF_OPS])
+def test_inplace_on_a_graph_tensor_raises_and_says_write_it_out_of_place(name, op):
+    w = tg.tensor([0.5, 1.5, 2.5], requires_grad=True)
+    h = w * 2
+    with pytest.raises(RuntimeError, match="out-of-place") as e:
+        op(h)
+    assert name in str(e.value)
+    np.testing.assert_array_equal(h.data, [1.0, 3.0, 5.0])
+    h.sum().backward()  # the graph is intact
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_inplace_with_a_right_hand_side_that_requires_grad_raises():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    buf = tg.zeros(2)
+    with pytest.raises(RuntimeError, match="out of place"):
+        buf += w
+    with pytest.raises(RuntimeError, match="out of place"):
+        buf[0] = w[0]
+    assert buf._version == 0
+
+
+# -- a saved tensor changed before backward -----------------------------------------------------
+def _check_message(err, op: str, what: str, line: int, inplace: str) -> None:
+    msg = str(err)
+    assert msg.startswith(f"{op}.backward:"), msg
+    assert f"{op} saved" in msg and what in msg, msg
+    assert f"{__file__}:{line}" in msg, msg  # the in-place op's source line
+    assert inplace in msg, msg
+
+
+def test_mul_saved_constant_input_changed():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])  # no grad: changing it in place is allowed...
+    loss = (w * x).sum()
+    line = next_line()
+    x += 1
+    with pytest.raises(RuntimeError) as e:  # ...but Mul's backward needed the old x
+        loss.backward()
+    _check_message(e.value, "Mul", "input 1", line, "`+=`")
+    assert w.grad is None  # no wrong gradient was written
+
+
+def test_matmul_saved_input_changed_through_setitem():
+    w = tg.tensor(arr(4, 2), requires_grad=True)
+    x = tg.tensor(arr(3, 4))
+    loss = (x @ w).sum()
+    line = next_line()
+    x[0, 0] = 100.0
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "MatMul", "input 0", line, "x[index] = value")
+
+
+def test_exp_saved_output_changed_under_no_grad():
+    w = tg.tensor([0.0, 1.0], requires_grad=True)
+    y = w.exp()
+    loss = y.sum()  # (y * 2 would save y too, and Mul's backward runs first)
+    with tg.no_grad():
+        line = next_line()
+        y *= 0
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "Exp", "its output", line, "`*=`")
+
+
+def test_leaf_parameter_changed_by_an_update_before_backward():
+    """The classic bug: an optimizer step between a forward and its backward."""
+    w = tg.tensor([0.5, 2.0], requires_grad=True)
+    loss = w.log().sum()
+    with tg.no_grad():
+        line = next_line()
+        w -= 0.1
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "Log", "input 0", line, "`-=`")
+
+
+def test_change_through_a_view_or_detach_is_caught():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([[3.0, 4.0]])
+    loss = (w * x).sum()
+    flat = x.reshape(2)
+    line = next_line()
+    flat.zero_()
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "Mul", "input 1", line, "`zero_`")
+
+    loss = (w * w).sum()
+    line = next_line()
+    w.detach().fill_(0.0)
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "Mul", "input 0", line, "`fill_`")
+
+
+def test_tensor_subclass_inputs_are_version_checked():
+    class Param(tg.Tensor):  # like nn.Parameter
+        __slots__ = ()
+
+    p = Param(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    loss = (p * p).sum()
+    with tg.no_grad():
+        p *= 2
+    with pytest.raises(RuntimeError, match="Mul.backward"):
+        loss.backward()
+
+
+def test_nn_parameter_changed_by_optimizer_step_before_backward():
+    from tinygrad_edu import nn
+
+    layer = nn.Linear(3, 2)
+    opt = optim.SGD(layer.parameters(), lr=0.1)
+    x = tg.tensor(arr(4, 3))
+    loss1 = layer(x).pow(2).sum()
+    loss2 = layer(x).sum()
+    loss1.backward()
+    line = next_line()
+    opt.step()  # changes the weight that loss2's graph saved
+    with pytest.raises(RuntimeError) as e:
+        loss2.backward()
+    msg = str(e.value)
+    assert "MatMul.backward" in msg and f"{__file__}:{line}" in msg, msg
+
+
+def test_anomaly_mode_names_where_the_saving_op_was_created():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])
+    with tg.detect_anomaly():
+        created = next_line()
+        loss = (w * x).sum()
+        x += 1
+        with pytest.raises(RuntimeError) as e:
+            loss.backward()
+    assert f"Mul was created at {__file__}:{created}" in str(e.value)
+
+
+def test_no_false_alarm_when_the_change_comes_after_backward_or_on_a_clone():
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])
+    loss = (w * x).sum()
+    c = x.clone()
+    c += 1  # a copy: x is untouched
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+    x += 1  # after backward: nobody needs the old value any more
+    w.grad = None
+    (w * x).sum().backward()  # a new forward saves the new version
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 5.0])
+
+
+def test_without_the_check_the_gradient_would_be_silently_wrong():
+    """What the error prevents: the gradient of the changed value is not the true one."""
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    x = tg.tensor([3.0, 4.0])
+    loss = (w * x).sum()
+    x.data += 1  # .data bypasses the version counter, as in PyTorch: the user's own risk
+    loss.backward()
+    assert not np.array_equal(w.grad.numpy(), [3.0, 4.0])  # d loss/dw was x = [3, 4]
+
+
+# -- optimizer updates ---------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+    lambda ps: optim.Adam(ps, lr=0.01),
+], ids=["sgd", "sgd-nesterov", "adam"])
+def test_optimizer_updates_are_in_place_and_bump_versions(make):
+    w = tg.tensor([1.0, -2.0], requires_grad=True)
+    buf = w.data
+    opt = make([w])
+    for step in range(1, 4):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+        assert w._version == step and w.data is buf
+    assert np.abs(w.data).sum() < 3.0
