@@ -27,7 +27,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "ci",
-    max_examples=40,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     print_blob=True,
@@ -36,13 +36,27 @@ _default = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's outcome on the test item (the hygiene fixture reads it)."""
+    report = yield
+    setattr(item, f"_report_{report.when}", report)
+    return report
+
+
 @pytest.fixture(autouse=True)
-def tape_hygiene():
+def tape_hygiene(request):
     """Fail a test that leaves records on the tape or changes grad/anomaly mode."""
     yield
-    gc.collect()
+    call = getattr(request.node, "_report_call", None)
+    failed = call is not None and call.failed
+    if failed:  # its traceback keeps the failing frames' tensors alive: just reset
+        request.node._report_call = None
     problems = []
     left = len(tg.get_tape())
+    if left:  # records kept only by reference cycles go with a collection (slow: only if needed)
+        gc.collect()
+        left = len(tg.get_tape())
     if left:
         listing = tg.get_tape().listing()
         problems.append(
@@ -56,5 +70,5 @@ def tape_hygiene():
     if tg.is_anomaly_enabled():
         problems.append("the test left anomaly detection on")
         _tape._state.anomaly = False
-    if problems:
+    if problems and not failed:
         pytest.fail("hygiene: " + "; ".join(problems), pytrace=False)

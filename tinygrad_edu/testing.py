@@ -42,7 +42,7 @@ test, not from inside another ``@given``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 from hypothesis import given, settings, strategies as st
@@ -60,9 +60,18 @@ __all__ = [
     "axes",
     "check_op",
     "check_op_on",
+    "Drawn",
 ]
 
 Domain = tuple  # (lo, hi)
+
+
+class Drawn(NamedTuple):
+    """What a ``shapes`` strategy may yield when an op's arguments and its input shapes must
+    be drawn together (e.g. im2col: the column shape follows from the image and the kernel)."""
+
+    shapes: tuple
+    params: dict
 
 
 # -- strategies -----------------------------------------------------------------------------------
@@ -289,7 +298,8 @@ def check_op(
     ``shapes``: a strategy of tuples of ``nargs`` shapes; by default one shape from
     ``shapes()`` (one input) or mutually broadcastable ones (several inputs), 0-d and size-0
     included. ``params``: a dict, or ``lambda shapes: strategy of a dict``, of keyword
-    arguments for both ``op`` and ``reference``. ``smooth=False`` skips gradgradcheck;
+    arguments for both ``op`` and ``reference`` (or let ``shapes`` yield ``Drawn(shapes,
+    params)`` to draw both at once). ``smooth=False`` skips gradgradcheck;
     ``avoid``/``margin`` keep values away from kinks; ``distinct=True`` forbids ties.
     The number of examples comes from the active hypothesis profile unless ``max_examples``.
     See the module docstring for the checks and an example.
@@ -305,7 +315,9 @@ def check_op(
 
     def draw_case(data):
         shape_list = data.draw(shapes, label="shapes")
-        if callable(params):
+        if isinstance(shape_list, Drawn):  # shapes and arguments drawn together
+            shape_list, kw = shape_list
+        elif callable(params):
             kw = data.draw(params(shape_list), label="params")
         else:
             kw = dict(params or {})
