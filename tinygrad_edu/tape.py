@@ -323,10 +323,14 @@ def check_finite(arr: np.ndarray, fn_name: str, phase: str, where: str | None) -
     """Raise AnomalyError if ``arr`` holds NaN or inf (only called in anomaly mode)."""
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         bad = "NaN" if np.isnan(arr).any() else "inf"
-        raise AnomalyError(
-            f"{fn_name}: the {phase} produced {bad} (shape {arr.shape}); the op was created at "
-            f"{where or _user_frame()}"
+        if where is None and phase == "forward":
+            where = _user_frame()
+        place = (
+            f"the op was created at {where}" if where else "its forward ran outside "
+            "detect_anomaly(), so the line that created it is unknown: run the forward inside "
+            "the block too"
         )
+        raise AnomalyError(f"{fn_name}: the {phase} produced {bad} (shape {arr.shape}); {place}")
 
 
 # -- the replay ---------------------------------------------------------------------------
@@ -376,6 +380,10 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     anomaly = _state.anomaly
     prev_mode = _state.grad_enabled
     _state.grad_enabled = create_graph
+    # the ops inside a backward are not checked as forwards: each gradient is checked below,
+    # in the name of the op whose backward made it (else a NaN in Sqrt's backward would be
+    # reported as a forward of the Div inside it)
+    _state.anomaly = False
     records = tape._records
     try:
         for seq in reversed(list(records)):
@@ -425,14 +433,15 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 else:
                     entry[1] = entry[1] + g  # out of place: g may alias another input's grad
             if stepping:
-                _state.grad_enabled = prev_mode
+                _state.grad_enabled, _state.anomaly = prev_mode, anomaly
                 yield rec, inputs, grad_out, grads_in
-                _state.grad_enabled = create_graph
+                _state.grad_enabled, _state.anomaly = create_graph, False
             if not retain_graph:
                 del records[seq]  # release: saved arrays and inputs go with the context
                 rec.ctx = None
     finally:
         _state.grad_enabled = prev_mode
+        _state.anomaly = anomaly
     if wanted is not None:
         for t, g in grads.values():
             if id(t) in wanted_ids:
