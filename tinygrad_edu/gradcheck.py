@@ -368,7 +368,7 @@ def _grid(rng, shape, lo=-2.0, hi=2.0, offset=0.3) -> np.ndarray:
 
 def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
     """One or more (function, input arrays) per primitive, away from kinks and ties."""
-    from .ops import elementwise as ew, shape as sh
+    from .ops import conv, elementwise as ew, shape as sh
 
     def arr(*shape, lo=-2.0, hi=2.0, offset=0.3):
         return _grid(rng, shape, lo, hi, offset).reshape(shape)
@@ -376,6 +376,9 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
     pos = dict(lo=0.5, hi=2.0)
     cond = rng.random((3, 4)) > 0.5
     index = (np.array([0, 2, 0]), slice(1, None))
+    # kernel 2x3, stride (2, 1), padding (1, 0), dilation (1, 2): (4, 5) -> (3, 1) outputs
+    window = conv.Window(2, 3, 2, 1, 1, 0, 1, 2)
+    pool = conv.Window(2, 2, 2, 2, 1, 0, 1, 1)
     return {
         "Add": [(ops.add, [arr(3, 4), arr(4)])],
         "Sub": [(ops.sub, [arr(3, 1), arr(4)])],
@@ -412,6 +415,9 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "Concatenate": [(lambda a, b: ops.cat([a, b], 1), [arr(3, 2), arr(3, 4)])],
         "Pad": [(lambda x: ops.pad(x, ((1, 0), (0, 2))), [arr(3, 4)])],
         "Flip": [(lambda x: ops.flip(x, (0,)), [arr(3, 4)])],
+        "Im2Col": [(lambda x: conv.im2col(x, window), [arr(2, 2, 4, 5)])],
+        "Col2Im": [(lambda c: conv.col2im(c, (2, 2, 4, 5), window), [arr(2 * 3 * 1, 2 * 3 * 2)])],
+        "MaxPool2d": [(lambda x: conv.max_pool2d(x, pool), [arr(2, 2, 4, 5)])],
         "MatMul": [
             (ops.matmul, [arr(4), arr(4)]),
             (ops.matmul, [arr(3, 4), arr(4, 2)]),
