@@ -10,6 +10,7 @@ import math
 import numpy as np
 from scipy import special
 
+from .._shapes import broadcast_shapes
 from ..function import Function
 from ..tensor import Tensor
 
@@ -373,4 +374,6 @@ def where(cond, a, b):
     c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if c.dtype != np.bool_:
         c = c.astype(bool)
+    operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
+    broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
     return Where.apply(c, a, b)

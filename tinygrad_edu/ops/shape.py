@@ -297,7 +297,13 @@ def stack(tensors, dim=0, *, axis=None):
 def pad(x, pad_width, value=0.0):
     """Constant padding with NumPy's ``pad_width`` ((before, after) per axis, or one pair or
     one int for all axes). For PyTorch's last-dimension-first tuple use ``nn.functional.pad``."""
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width} does not fit a tensor of shape {x.shape}: give one "
+            f"(before, after) pair per dimension ({x.ndim} of them), one pair, or one int"
+        ) from None
     if (widths < 0).any():
         raise ValueError(f"pad: widths must be non-negative, got {pad_width}")
     widths = tuple((int(a), int(b)) for a, b in widths)
