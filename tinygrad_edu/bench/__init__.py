@@ -60,6 +60,8 @@ def parse_args(argv, default_only=None) -> argparse.Namespace:
     p.add_argument("--no-pin-malloc", action="store_true",
                    help="leave glibc's malloc thresholds dynamic (to see the page faults)")
     p.add_argument("--rounds", type=int, default=None, help="blocks per implementation")
+    p.add_argument("--reps", type=int, default=None, help="cap on timed calls per block")
+    p.add_argument("--sleep", type=float, default=None, help="seconds of sleep before a block")
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
     unknown = [b for b in args.only if b not in BENCHMARKS]
@@ -72,8 +74,10 @@ def cli(argv=None, default_only=None) -> int:
     """Parse arguments, report the environment, run the chosen benchmarks, summarise."""
     args = parse_args(argv, default_only)
     kw = {"out": args.out, "compare": not args.no_compare, "plots": not args.no_plots}
-    if args.rounds:
-        kw["rounds"] = args.rounds
+    for name in ("rounds", "sleep"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    kw["max_reps"] = args.reps
     cfg = H.Config.make(args.quick, **kw)
     if not args.no_pin_malloc:
         H.pin_malloc()
@@ -86,8 +90,12 @@ def cli(argv=None, default_only=None) -> int:
     print(H.banner("environment"))
     print(H.format_environment(H.environment()))
     results = {}
+    seconds = {}
     for name in args.only:
+        t1 = time.perf_counter()
         results[name] = _run_one(name, cfg)
+        seconds[name] = time.perf_counter() - t1
+        print(f"({name}: {seconds[name]:.1f} s)")
     elapsed = time.perf_counter() - t0
     summary = targets(results)
     if summary:
@@ -101,7 +109,8 @@ def cli(argv=None, default_only=None) -> int:
         (cfg.out / "README_performance.md").write_text(md)
         print(H.banner("README 'Performance' section (also in README_performance.md)"))
         print(md)
-    H.write_json(cfg, "summary", {"targets": summary, "seconds": elapsed, "command": cmd,
+    H.write_json(cfg, "summary", {"targets": summary, "seconds": elapsed, "seconds_each": seconds,
+                                  "command": cmd,
                                   "benchmarks": args.only})
     return 0
 

@@ -48,17 +48,19 @@ class Config:
     rounds: int = 3  # blocks per implementation (order alternates between rounds)
     sleep: float = 0.3  # seconds before each block: lets spinning BLAS threads park
     seed: int = 0
+    max_reps: int | None = None  # cap on timed calls per block (smoke tests: 1)
 
     @classmethod
     def make(cls, quick: bool = False, **kw) -> "Config":
         if quick:
             kw.setdefault("rounds", 2)
-            kw.setdefault("sleep", 0.12)
+            kw.setdefault("sleep", 0.1)
         return cls(quick=quick, **kw)
 
     def reps(self, full: int, quick: int) -> int:
         """Timed calls per block."""
-        return quick if self.quick else full
+        n = quick if self.quick else full
+        return n if self.max_reps is None else max(1, min(n, self.max_reps))
 
 
 # -- environment ---------------------------------------------------------------------------

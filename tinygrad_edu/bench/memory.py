@@ -100,8 +100,3 @@ def _plot(cfg: H.Config, rows: dict, title: str) -> None:
     fig.tight_layout()
     H.save_fig(cfg, fig, "peak_memory")
 
-
-def main(argv=None) -> int:
-    from . import cli
-
-    return cli(argv, ("memory",))

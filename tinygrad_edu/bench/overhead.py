@@ -158,8 +158,3 @@ def run(cfg: H.Config) -> dict:
     H.write_json(cfg, "per_op_overhead", res)
     return res
 
-
-def main(argv=None) -> int:
-    from . import cli
-
-    return cli(argv, ("overhead", "anomaly"))

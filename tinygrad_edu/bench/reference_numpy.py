@@ -68,12 +68,12 @@ def sgd_(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
 def softmax_xent(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean softmax cross-entropy of logits ``z: (N, K)`` and labels ``y: (N,)``; and dz."""
     n = z.shape[0]
+    rows = np.arange(n)
     e = z - z.max(axis=1, keepdims=True)
+    shifted_true = e[rows, y]  # z_y - max (a copy: fancy indexing)
     np.exp(e, out=e)
     s = e.sum(axis=1, keepdims=True)
-    rows = np.arange(n)
-    # loss = mean(log s - (z_y - m));  recover z_y - m from e = exp(z - m)
-    loss = float(np.mean(np.log(s[:, 0]) - np.log(e[rows, y])))
+    loss = float(np.mean(np.log(s[:, 0]) - shifted_true))
     e /= s
     e[rows, y] -= 1.0
     e *= 1.0 / n

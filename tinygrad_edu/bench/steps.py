@@ -128,8 +128,3 @@ def run_inference(cfg: H.Config) -> dict:
     H.write_json(cfg, "inference", out)
     return out
 
-
-def main(argv=None) -> int:
-    from . import cli
-
-    return cli(argv, ("mlp", "cnn", "inference"))

@@ -1,0 +1,16 @@
+"""Peak memory of one steady-state MLP training step (tracemalloc), engine vs hand NumPy.
+
+Same as ``python -m tinygrad_edu bench --only memory``; options: ``--quick``, ``--out DIR``,
+``--no-compare``, ``--no-plots``, ``--no-pin-malloc`` (see ``--help``).
+"""
+
+import sys
+from pathlib import Path
+
+from tinygrad_edu.bench import cli
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    if "--out" not in argv:
+        argv += ["--out", str(Path(__file__).resolve().parent / "results")]
+    sys.exit(cli(argv, ("memory",)))

@@ -1,0 +1,162 @@
+"""The benchmark code runs, and its hand-written NumPy references agree with the engine.
+
+Behaviour only: nothing here looks at a timing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.bench import harness as H
+from tinygrad_edu.bench import models as M
+from tinygrad_edu.bench import numdiff, overhead, steps
+from tinygrad_edu.bench import reference_numpy as R
+
+
+def _tiny(tmp_path, **kw) -> H.Config:
+    kw = {"out": tmp_path, "rounds": 1, "sleep": 0.0, "max_reps": 1, "compare": False,
+          "plots": False, **kw}
+    return H.Config.make(quick=True, **kw)
+
+
+# -- the references against the engine ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_hand_numpy_gradients_match_the_engine(kind):
+    if kind == "mlp":
+        params, (x, y) = R.init_mlp((20, 16, 12, 10), np.float64), R.batch("mlp", 6, np.float64)
+        x = x[:, :20].copy()
+        engine, hand = M.engine_mlp(params, x, y), M.hand_mlp(params, x, y)
+    else:
+        params, (x, y) = R.init_cnn(np.float64), R.batch("cnn", 3, np.float64)
+        engine, hand = M.engine_cnn(params, x, y), M.hand_cnn(params, x, y)
+    want = hand.grads()
+    assert [g.shape for g in want] == [p.shape for p in params]
+    assert M.max_rel_err(engine.grads(), want) < 1e-10
+    np.testing.assert_allclose(engine.infer().data, hand.infer(), rtol=1e-10, atol=1e-12)
+
+
+def test_fast_and_plain_nchw_cnn_references_agree():
+    params, (x, y) = R.init_cnn(np.float64), R.batch("cnn", 3, np.float64)
+    loss_fast, fast = R.cnn_loss_grads(params, x, y)
+    loss_plain, plain = R.cnn_nchw_loss_grads(params, x, y)
+    assert loss_fast == pytest.approx(loss_plain, rel=1e-12)
+    assert M.max_rel_err(fast, plain) < 1e-12
+
+
+def test_hand_mlp_gradient_matches_central_differences():
+    params, (x, y) = R.init_mlp((5, 4, 10), np.float64), R.batch("mlp", 4, np.float64)
+    x = x[:, :5].copy()
+    _, grads = R.mlp_loss_grads(params, x, y)
+    w = params[0]
+    eps = 1e-6
+    for idx in [(0, 0), (2, 3), (3, 1)]:
+        old = w[idx]
+        w[idx] = old + eps
+        f_plus = R.mlp_loss(params, x, y)
+        w[idx] = old - eps
+        f_minus = R.mlp_loss(params, x, y)
+        w[idx] = old
+        assert grads[0][idx] == pytest.approx((f_plus - f_minus) / (2 * eps), rel=1e-6, abs=1e-9)
+
+
+def test_maxpool_backward_routes_ties_to_the_first_maximum():
+    a = np.zeros((1, 2, 2, 1))
+    out = R._maxpool_nhwc(a)
+    g = R._maxpool_nhwc_backward(np.ones_like(out), a, out)
+    assert g.sum() == 1 and g[0, 0, 0, 0] == 1
+
+
+def test_verify_catches_a_wrong_engine_gradient():
+    params, (x, y) = R.init_mlp((20, 10), np.float64), R.batch("mlp", 4, np.float64)
+    x = x[:, :20].copy()
+    engine, hand = M.engine_mlp(params, x, y), M.hand_mlp(params, x, y)
+    right = engine.grads
+
+    def wrong():
+        g = right()
+        g[0][0, 0] *= 1.001  # a 0.1% error in one entry
+        return g
+
+    engine.grads = wrong
+    with pytest.raises(AssertionError, match="disagree"):
+        steps.verify({engine.name: engine, hand.name: hand}, np.float64)
+    engine.grads = right
+    assert steps.verify({engine.name: engine, hand.name: hand}, np.float64)[engine.name] < 1e-12
+
+
+def test_chain_gradient_matches_hand_numpy():
+    x0 = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    assert overhead.check_chain(x0) < 1e-5
+
+
+def test_numerical_gradient_matches_backprop():
+    ps, loss, _ = numdiff._mlp(4)
+    for p in ps:
+        p.grad = None
+    loss().backward()
+    coords = [(0, 0), (1, 2), (2, 5), (3, 1)]
+    num = numdiff.numerical_grad(ps, loss, coords)
+    exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
+    np.testing.assert_allclose(num, exact, rtol=1e-5, atol=1e-8)
+    assert len(tg.get_tape()) == 0  # the finite differences ran under no_grad
+
+
+# -- the harness and the runner ---------------------------------------------------------------
+
+
+def test_compare_alternates_blocks_and_pools_samples(tmp_path):
+    calls = []
+    cfg = _tiny(tmp_path, rounds=3)
+    timings = H.compare({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                        cfg, reps=2, warmup=1)
+    # round 0: a then b; round 1: b then a; round 2: a then b (1 warm-up + 2 timed each)
+    assert "".join(calls) == "aaabbb" + "bbbaaa" + "aaabbb"
+    assert [len(t.samples) for t in timings.values()] == [6, 6]
+    table = H.timing_table("t", timings, "a")
+    assert "1.00x" in table and "faults/call" in table
+
+
+def test_bench_package_imports_no_optional_dependency():
+    code = ("import sys, tinygrad_edu.bench, tinygrad_edu.bench.steps, "
+            "tinygrad_edu.bench.numdiff, tinygrad_edu.bench.overhead, tinygrad_edu.bench.memory; "
+            "print([m for m in ('torch', 'matplotlib', 'threadpoolctl', 'autograd', 'mygrad') "
+            "if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_runs_every_benchmark_in_a_tiny_configuration(tmp_path, capsys):
+    from tinygrad_edu import bench
+
+    pytest.importorskip("matplotlib")
+    rc = bench.cli(["--quick", "--no-compare", "--rounds", "1", "--reps", "1", "--sleep", "0",
+                    "--out", str(tmp_path)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    for title in ("numerical differentiation vs backprop", "MLP step", "CNN step",
+                  "per-op overhead", "peak memory", "inference", "detect_anomaly", "targets"):
+        assert title in text
+    for name in ("numdiff_vs_backprop", "mlp_step", "cnn_step", "per_op_overhead",
+                 "peak_memory", "inference", "anomaly_mode", "summary"):
+        data = json.loads((tmp_path / f"{name}.json").read_text())
+        assert data["environment"]["numpy"] == np.__version__
+    assert (tmp_path / "numdiff_vs_backprop.png").stat().st_size > 0
+    assert (tmp_path / "README_performance.md").read_text().startswith("## Performance")
+    rows = json.loads((tmp_path / "numdiff_vs_backprop.json").read_text())["scaling"]["rows"]
+    assert all(r["grad_max_rel_err"] < 1e-4 for r in rows)
+    assert any(r["extrapolated"] for r in rows) and not rows[0]["extrapolated"]
+
+
+def test_cli_rejects_an_unknown_benchmark():
+    from tinygrad_edu import bench
+
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--only", "nope"])
