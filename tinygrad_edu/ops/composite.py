@@ -27,9 +27,9 @@ def std(x, axis=None, correction=1, keepdims=False):
     return ew.Sqrt.apply(var(x, axis, correction, keepdims))
 
 
-def _shift(x: Tensor, axis) -> Tensor:
+def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
-    m = np.max(x.data, axis=normalize_axis(axis, x.ndim, "logsumexp"), keepdims=True)
+    m = np.max(x.data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
     m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     return Tensor._wrap(m)
 
@@ -47,10 +47,11 @@ def logsumexp(x, axis=None, keepdims=False):
 
 def softmax(x, axis=-1):
     """exp(x - m) / sum(exp(x - m)): rows sum to 1, no overflow at +-1e4."""
-    e = ew.Exp.apply(x - _shift(x, axis))
+    e = ew.Exp.apply(x - _shift(x, axis, "softmax"))
     return e / _sum(e, axis, keepdims=True)
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x): finite values and gradients at logits of +-1e4."""
+    normalize_axis(axis, x.ndim, "log_softmax")  # errors name log_softmax, not logsumexp
     return x - logsumexp(x, axis, keepdims=True)
