@@ -109,9 +109,28 @@ class Context:
         """The saved values as raw arrays (for backward code that needs plain NumPy)."""
         return tuple(t.data if isinstance(t, Tensor) else t for t in self.saved_tensors)
 
-    def saved_nbytes(self) -> int:
-        """Bytes saved that are not the inputs' or the output's own data (tape listing)."""
-        return sum(ref.nbytes for kind, ref, _ in self._slots if kind == 2 and type(ref) is _ndarray)
+    def saved_buffers(self, out: Tensor | None = None) -> dict[int, int]:
+        """``{id: nbytes}`` of the memory the saved values keep alive for backward: every saved
+        array (inputs and the output included), each buffer once, a view counted as the
+        whole buffer it keeps alive. ``out`` is the op's output (needed if it was saved)."""
+        held = {}
+        for kind, ref, _ in self._slots:
+            if kind == 0:
+                arr = self.inputs[ref].data
+            elif kind == 1:
+                arr = None if out is None else out.data
+            else:
+                arr = ref
+            if not isinstance(arr, _ndarray):
+                continue
+            while isinstance(arr.base, _ndarray):
+                arr = arr.base
+            held[id(arr)] = arr.nbytes
+        return held
+
+    def saved_nbytes(self, out: Tensor | None = None) -> int:
+        """Bytes kept alive for backward (see ``saved_buffers``): the tape listing's column."""
+        return sum(self.saved_buffers(out).values())
 
 
 class Function:

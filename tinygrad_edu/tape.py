@@ -77,10 +77,11 @@ class Record(weakref.ref):
         return () if self.ctx is None else self.ctx.inputs
 
     def saved_bytes(self) -> int:
-        """Bytes held for backward that are not also the inputs' or the output's own data."""
+        """Bytes this record keeps alive for backward: every array it saved, the inputs and
+        output it saved included, each buffer once (0 once released)."""
         if self.ctx is None:
             return 0
-        return self.ctx.saved_nbytes()
+        return self.ctx.saved_nbytes(self())
 
 
 class Tape:
@@ -134,39 +135,53 @@ class Tape:
 
     # -- a readable listing (the lecture's computation graph as a program) ---------------
     def listing(self) -> str:
-        """The records as a program: ``%7 = matmul(%3, %5)   (128, 256) float32   saved 131 KB``.
+        """The records as a program, one line per op::
 
-        Tensors are numbered in order of first appearance: leaves as ``%n`` with ``param``
-        or ``input`` notes, each op's output as the next ``%n``.
+            %7 = matmul(%3, %5)   (128, 256) float32   saved 131 KB
+
+        Tensors are numbered in order of first appearance; a leaf (``parameter``,
+        ``leaf, requires_grad`` or ``constant``) gets a line of its own where first used.
+        ``saved`` is the memory the op keeps alive for its backward: every array it saved,
+        the inputs and output it saved included (not only arrays it made), each buffer once,
+        a view counted as the whole buffer behind it. Two ops that save the same tensor both
+        show it, so the last line totals the distinct buffers. (A record also holds its
+        inputs as graph edges; that memory is the tensors' own, on their own lines.)
         """
         self.purge()
         names: dict[int, str] = {}
-        lines: list[str] = []
+        rows: list[tuple[str, str, str, str]] = []  # (name, op call or leaf kind, type, saved)
+        held: dict[int, int] = {}
 
         def name_of(t) -> str:
-            if not hasattr(t, "data"):
-                return repr(t)
             key = id(t)
             if key not in names:
                 names[key] = f"%{len(names)}"
                 if t._record is None or t._record.ctx is None:
-                    kind = "leaf, requires_grad" if t.requires_grad else "constant"
-                    shape = tuple(t.data.shape)
-                    lines.append(f"{names[key]} = {kind:<28} {str(shape):<14} {t.data.dtype}")
+                    rows.append((names[key], _leaf_kind(t), _fmt_type(t), ""))
             return names[key]
 
         for rec in list(self._records.values()):
-            out = rec()
-            if out is None or rec.ctx is None:
+            out, ctx = rec(), rec.ctx
+            if out is None or ctx is None:
                 continue
-            args = ", ".join(name_of(a) for a in rec.ctx.inputs)
+            args = ", ".join(name_of(a) if hasattr(a, "_record") else _fmt_arg(a) for a in ctx.inputs)
             lhs = name_of_output(names, out)
-            call = f"{rec.name.lower()}({args})"
-            lines.append(
-                f"{lhs} = {call:<28} {str(tuple(out.data.shape)):<14} {out.data.dtype}"
-                f"   saved {_fmt_bytes(rec.saved_bytes())}"
-            )
-        return "\n".join(lines) if lines else "(empty tape)"
+            buffers = ctx.saved_buffers(out)
+            held.update(buffers)
+            saved = f"saved {_fmt_bytes(sum(buffers.values()))}"
+            rows.append((lhs, f"{rec.name.lower()}({args})", _fmt_type(out), saved))
+        if not rows:
+            return "(empty tape)"
+        w0 = max(len(r[0]) for r in rows)
+        w1 = min(max(len(r[1]) for r in rows), 40)
+        w2 = max(len(r[2]) for r in rows)
+        lines = [f"{a:<{w0}} = {b:<{w1}}   {c:<{w2}}   {d}".rstrip() for a, b, c, d in rows]
+        n = sum(1 for r in rows if r[3])
+        lines.append(
+            f"# {n} record(s); {_fmt_bytes(sum(held.values()))} held for backward in "
+            f"{len(held)} distinct buffer(s)"
+        )
+        return "\n".join(lines)
 
     def show(self, file=None) -> None:
         print(self.listing(), file=file)
@@ -213,6 +228,31 @@ def name_of_output(names: dict, out) -> str:
     if key not in names:
         names[key] = f"%{len(names)}"
     return names[key]
+
+
+def _leaf_kind(t) -> str:
+    if t._record is not None:
+        return "result, graph released"  # its record was freed by a backward
+    if not t.requires_grad:
+        return "constant"
+    return "parameter" if type(t).__name__ == "Parameter" else "leaf, requires_grad"
+
+
+def _fmt_type(t) -> str:
+    return f"{tuple(t.data.shape)} {t.data.dtype}"
+
+
+def _fmt_arg(a) -> str:
+    """A non-tensor argument, short: arrays (e.g. an index) as their dtype and shape."""
+    if isinstance(a, np.ndarray):
+        return repr(a.tolist()) if a.size <= 4 else f"<{a.dtype} array {a.shape}>"
+    if isinstance(a, tuple):
+        return "(" + ", ".join(_fmt_arg(x) for x in a) + ("," if len(a) == 1 else "") + ")"
+    if isinstance(a, slice):
+        parts = ["" if v is None else str(v) for v in (a.start, a.stop, a.step)]
+        return ":".join(parts[:2] if a.step is None else parts)
+    text = repr(a)
+    return text if len(text) <= 24 else text[:21] + "..."
 
 
 def _fmt_bytes(n: int) -> str:
