@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops
+from . import ops, viz
 from ._random import default_generator, manual_seed, seed
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
