@@ -78,7 +78,11 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"features but the weight of shape {weight.shape} expects {weight.shape[1]} "
             "(weight is (out_features, in_features))"
         )
-    if input.ndim >= 2 and input.dtype == weight.dtype:
+    if input.ndim == 2 and input.dtype == weight.dtype:
+        # computed as (W @ xᵀ)ᵀ, the same GEMM, so that backward's dW = gradᵀ @ x comes out as a
+        # fresh (out, in) array the optimizer can own, not a transposed view it must copy
+        out = ops.permute(MatMul.apply(weight, ops.permute(input, (1, 0))), (1, 0))
+    elif input.ndim > 2 and input.dtype == weight.dtype:
         out = MatMul.apply(input, ops.permute(weight, (1, 0)))
     else:
         out = ops.matmul(input, ops.permute(weight, (1, 0)))

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
+from ..tape import is_grad_enabled
 from ..tensor import Tensor
 from .shape import permute, reshape
 
@@ -131,7 +132,12 @@ class MaxPool2d(Function):
         (x,) = ctx.saved_arrays
         g = ctx.geometry
         out = ctx.output.data.transpose(0, 2, 3, 1)
-        onehot = _first_max_onehot(_padded_nhwc(x, g, -np.inf), out, g)
+        xp = _padded_nhwc(x, g, -np.inf)
+        if not is_grad_enabled():
+            # a plain backward (no create_graph): route the gradient with a few NumPy slice ops
+            # instead of building the (N, Ho, Wo, kh, kw, C) one-hot; same numbers, as tested
+            return Tensor._wrap(_route_to_first_max(xp, out, grad.data.transpose(0, 2, 3, 1), x.shape, g))
+        onehot = _first_max_onehot(xp, out, g)
         n, ho, wo, c = out.shape
         g_nhwc = reshape(permute(grad, (0, 2, 3, 1)), (n, ho, wo, 1, 1, c))
         cols = reshape(g_nhwc * Tensor._wrap(onehot), (n * ho * wo, g.kh * g.kw * c))
@@ -150,6 +156,29 @@ def _first_max_onehot(xp: np.ndarray, out: np.ndarray, g: Window) -> np.ndarray:
             free ^= hit
             mask[:, :, :, i, j] = hit
     return mask
+
+
+def _route_to_first_max(xp, out, grad_out, in_shape: tuple, g: Window) -> np.ndarray:
+    """dx (NCHW view of NHWC): grad_out placed at the first maximum of each window."""
+    n, c, h, w = in_shape
+    ho, wo = out.shape[1:3]
+    dxp = np.zeros(xp.shape, dtype=grad_out.dtype)
+    disjoint = g.sh > g.dh * (g.kh - 1) and g.sw > g.dw * (g.kw - 1)  # windows never overlap
+    free = np.ones(out.shape, dtype=bool)
+    hit = np.empty(out.shape, dtype=bool)
+    for i in range(g.kh):
+        for j in range(g.kw):
+            sl = _offset_slice(i, j, g, ho, wo)
+            np.equal(xp[sl], out, out=hit)
+            hit &= free
+            free ^= hit
+            if disjoint:
+                np.multiply(grad_out, hit, out=dxp[sl])
+            else:
+                dxp[sl] += grad_out * hit
+    if g.ph or g.pw:
+        dxp = dxp[:, g.ph : g.ph + h, g.pw : g.pw + w]
+    return dxp.transpose(0, 3, 1, 2)
 
 
 def im2col(x: Tensor, geometry: Window) -> Tensor:
