@@ -120,7 +120,7 @@ def test_compare_alternates_blocks_and_pools_samples(tmp_path):
     # round 0: a then b; round 1: b then a; round 2: a then b (1 warm-up + 2 timed each)
     assert "".join(calls) == "aaabbb" + "bbbaaa" + "aaabbb"
     assert [len(t.samples) for t in timings.values()] == [6, 6]
-    table = H.timing_table("t", timings, "a")
+    table = H.timing_table(timings, "a")
     assert "1.00x" in table and "faults/call" in table
 
 

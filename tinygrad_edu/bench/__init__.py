@@ -14,6 +14,7 @@ overhead   per-op overhead: 2,100 elementwise ops + backward, 1 element and 100x
 memory     peak memory of an MLP step (tracemalloc)
 inference  no_grad forward vs the hand-written NumPy forward
 anomaly    detect_anomaly off vs on
+profile    (only with --only) per-op cost ladder and cProfile hotspots of the engine
 =========  ==================================================================================
 
 Nothing here imports torch, matplotlib or threadpoolctl at import time.
@@ -28,10 +29,11 @@ from pathlib import Path
 from . import harness as H
 
 BENCHMARKS = ("numdiff", "mlp", "cnn", "overhead", "memory", "inference", "anomaly")
+EXTRA = ("profile",)  # run only when asked for by --only
 
 
 def _run_one(name: str, cfg: H.Config):
-    from . import memory, numdiff, overhead, steps
+    from . import memory, numdiff, overhead, profiling, steps
 
     return {
         "numdiff": numdiff.run,
@@ -41,6 +43,7 @@ def _run_one(name: str, cfg: H.Config):
         "memory": memory.run,
         "inference": steps.run_inference,
         "anomaly": overhead.run_anomaly,
+        "profile": profiling.run,
     }[name](cfg)
 
 
@@ -53,20 +56,24 @@ def parse_args(argv, default_only=None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"),
                    help="directory for JSON and PNG results (default: benchmarks/results)")
     p.add_argument("--only", default=",".join(default_only or BENCHMARKS),
-                   help=f"comma-separated subset of: {','.join(BENCHMARKS)}")
+                   help=f"comma-separated subset of: {','.join(BENCHMARKS + EXTRA)} "
+                   "(profile: a per-op cost ladder and cProfile hotspots; not run by default)")
     p.add_argument("--no-compare", action="store_true",
                    help="leave out the PyTorch / HIPS autograd / MyGrad columns")
     p.add_argument("--no-plots", action="store_true", help="write no PNG files")
     p.add_argument("--no-pin-malloc", action="store_true",
                    help="leave glibc's malloc thresholds dynamic (to see the page faults)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS (and torch) threads; default: as NumPy found them. On a busy "
+                   "machine 1 gives steadier ratios (spinning BLAS workers lose their core)")
     p.add_argument("--rounds", type=int, default=None, help="blocks per implementation")
     p.add_argument("--reps", type=int, default=None, help="cap on timed calls per block")
     p.add_argument("--sleep", type=float, default=None, help="seconds of sleep before a block")
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
-    unknown = [b for b in args.only if b not in BENCHMARKS]
+    unknown = [b for b in args.only if b not in BENCHMARKS + EXTRA]
     if unknown:
-        p.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}")
+        p.error(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS + EXTRA)}")
     return args
 
 
@@ -81,6 +88,8 @@ def cli(argv=None, default_only=None) -> int:
     cfg = H.Config.make(args.quick, **kw)
     if not args.no_pin_malloc:
         H.pin_malloc()
+    if args.threads:
+        H.limit_threads(args.threads)
     if cfg.plots:
         H.pyplot()  # fail early, with the install hint, if matplotlib is missing
     if cfg.compare:  # import the comparison frameworks first, so the report names them

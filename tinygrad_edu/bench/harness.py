@@ -105,6 +105,18 @@ def blas_info() -> list[dict]:
     return threadpool_info()
 
 
+_LIMITS: list = []  # the threadpoolctl limiter of --threads, kept alive for the whole run
+
+
+def limit_threads(n: int) -> None:
+    """Run every BLAS / OpenMP pool (NumPy's, SciPy's, torch's) on ``n`` threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        raise SystemExit("--threads needs threadpoolctl: pip install 'tinygrad_edu[bench]'") from None
+    _LIMITS.append(threadpool_limits(limits=n))
+
+
 def numpy_blas_threads() -> int:
     """Threads of the BLAS NumPy uses (threadpoolctl), or the CPU count if unknown."""
     for pool in blas_info():
@@ -274,15 +286,6 @@ def compare(
     return timings
 
 
-def time_once(fn: Callable[[], object], sleep: float = 0.0) -> float:
-    """One call, timed (for long computations that are not repeated)."""
-    time.sleep(sleep)
-    gc.collect()
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
 # -- tables, JSON, plots -------------------------------------------------------------------
 def fmt_time(s: float) -> str:
     if s < 1e-3:
@@ -292,14 +295,14 @@ def fmt_time(s: float) -> str:
     return f"{s:.2f} s"
 
 
-def timing_table(title: str, timings: dict[str, Timing], ref: str, per: float = 1.0,
+def timing_table(timings: dict[str, Timing], ref: str, per: float = 1.0,
                  unit: str | None = None) -> str:
     """A table: median, quartiles, ratio to ``ref``, page faults per call.
 
     ``per`` divides every time (e.g. the number of ops, for microseconds per op); ``unit``
     then names the scaled unit ('us/op')."""
     head = f"{'implementation':<26}{'median':>12}{'p25..p75':>22}{'x ' + ref[:12]:>16}{'faults/call':>13}"
-    lines = [title, head, "-" * len(head)]
+    lines = [head, "-" * len(head)]
     base = timings[ref].median if ref in timings else None
     for n, t in timings.items():
         if unit:

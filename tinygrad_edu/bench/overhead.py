@@ -109,7 +109,7 @@ def run_chain(cfg: H.Config) -> dict:
                  f"{'x'.join(map(str, shape))} float32 tensor")
         print(H.banner(title))
         timings = H.compare(fns, cfg, cfg.reps(15, 3))
-        print(H.timing_table(title, timings, HAND, per=N_OPS, unit="us"))
+        print(H.timing_table(timings, HAND, per=N_OPS, unit="us"))
         key = "1" if shape == (1,) else "100x100"
         out[key] = {
             "timings": {n: t.summary() for n, t in timings.items()},
@@ -144,9 +144,9 @@ def run_anomaly(cfg: H.Config) -> dict:
         title = f"detect_anomaly off vs on: {label}"
         print(H.banner(title))
         if per > 1:
-            print(H.timing_table(title, timings, "anomaly off", per=per, unit="us"))
+            print(H.timing_table(timings, "anomaly off", per=per, unit="us"))
         else:
-            print(H.timing_table(title, timings, "anomaly off"))
+            print(H.timing_table(timings, "anomaly off"))
         out[label] = {"timings": {n: t.summary() for n, t in timings.items()},
                       "on_over_off": timings["anomaly on"].median / timings["anomaly off"].median}
     H.write_json(cfg, "anomaly_mode", out)

@@ -50,9 +50,9 @@ def engine_name(impls) -> str:
     return next(n for n in impls if n.startswith(ENGINE))
 
 
-def _time_steps(title, impls, cfg, reps, what="step"):
+def _time_steps(impls, cfg, reps, what="step"):
     timings = H.compare({n: getattr(im, what) for n, im in impls.items()}, cfg, reps)
-    print(H.timing_table(title, timings, _hand(impls)))
+    print(H.timing_table(timings, _hand(impls)))
     return timings
 
 
@@ -78,7 +78,7 @@ def run_mlp(cfg: H.Config) -> dict:
         print(H.banner(title))
         print("gradient max rel. error vs hand NumPy: "
               + ", ".join(f"{n} {e:.1e}" for n, e in errs.items()))
-        timings = _time_steps(title, impls, cfg, cfg.reps(20, 5))
+        timings = _time_steps(impls, cfg, cfg.reps(20, 5))
         out[dname] = _result(timings, errs, impls)
         H.bar_plot(cfg, f"mlp_step_{dname}", title, timings, _hand(impls))
     H.write_json(cfg, "mlp_step", out)
@@ -99,7 +99,7 @@ def run_cnn(cfg: H.Config) -> dict:
         print("(quick run: HIPS autograd and MyGrad left out of the CNN: ~0.2-0.4 s per step)")
     print("gradient max rel. error vs hand NumPy: "
           + ", ".join(f"{n} {e:.1e}" for n, e in errs.items()))
-    timings = _time_steps(title, impls, cfg, cfg.reps(10, 3))
+    timings = _time_steps(impls, cfg, cfg.reps(10, 3))
     out = _result(timings, errs, impls)
     H.bar_plot(cfg, "cnn_step", title, timings, _hand(impls))
     H.write_json(cfg, "cnn_step", out)
@@ -120,7 +120,7 @@ def run_inference(cfg: H.Config) -> dict:
             raise AssertionError(f"bench: {kind} inference differs from hand NumPy: {err:.2e}")
         title = f"{kind.upper()} inference (no_grad forward), float32, batch {x.shape[0]}"
         print(H.banner(title))
-        timings = _time_steps(title, impls, cfg, cfg.reps(30 if kind == "mlp" else 10, 5),
+        timings = _time_steps(impls, cfg, cfg.reps(30 if kind == "mlp" else 10, 5),
                               "infer")
         out[kind] = {"timings": {n: t.summary() for n, t in timings.items()},
                      "engine_over_hand": timings[eng].median / timings[hand].median,
