@@ -26,7 +26,7 @@ def np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     sh, sw = (stride, stride) if np.isscalar(stride) else stride
     ph, pw = (padding, padding) if np.isscalar(padding) else padding
     dh, dw = (dilation, dilation) if np.isscalar(dilation) else dilation
-    n, c, h, wd = x.shape
+    n, _, h, wd = x.shape
     o, cg, kh, kw = w.shape
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
@@ -35,8 +35,12 @@ def np_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     og = o // groups
     for oc, i, j in itertools.product(range(o), range(ho), range(wo)):
         g = oc // og
-        patch = xp[:, g * cg : (g + 1) * cg, i * sh : i * sh + dh * (kh - 1) + 1 : dh,
-                   j * sw : j * sw + dw * (kw - 1) + 1 : dw]
+        patch = xp[
+            :,
+            g * cg : (g + 1) * cg,
+            i * sh : i * sh + dh * (kh - 1) + 1 : dh,
+            j * sw : j * sw + dw * (kw - 1) + 1 : dw,
+        ]
         out[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
     return out if b is None else out + b[None, :, None, None]
 
@@ -83,13 +87,17 @@ CONV_CASES = [
 def test_conv2d_matches_the_loop_reference(xs, ws, stride, padding, dilation, groups):
     x, w, b = RNG.standard_normal(xs), RNG.standard_normal(ws), RNG.standard_normal(ws[0])
     out = F.conv2d(tg.tensor(x), tg.tensor(w), tg.tensor(b), stride, padding, dilation, groups)
-    np.testing.assert_allclose(out.numpy(), np_conv2d(x, w, b, stride, padding, dilation, groups), atol=1e-10)
+    np.testing.assert_allclose(
+        out.numpy(), np_conv2d(x, w, b, stride, padding, dilation, groups), atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("xs, ws, stride, padding, dilation, groups", CONV_CASES)
 def test_conv2d_gradients_match_central_differences(xs, ws, stride, padding, dilation, groups):
     x, w, b = t64(*xs), t64(*ws), t64(ws[0])
-    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), (x, w, b))
+    assert gradcheck(
+        lambda x, w, b: F.conv2d(x, w, b, stride, padding, dilation, groups), (x, w, b)
+    )
 
 
 def test_conv2d_second_derivatives():
@@ -102,7 +110,9 @@ def test_conv2d_float32_matches_float64_reference_and_keeps_dtype():
     w = RNG.standard_normal((5, 3, 3, 3)).astype(np.float32)
     out = F.conv2d(tg.tensor(x), tg.tensor(w), padding=1)
     assert out.dtype == tg.float32
-    np.testing.assert_allclose(out.numpy(), np_conv2d(x.astype(float), w.astype(float), padding=1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        out.numpy(), np_conv2d(x.astype(float), w.astype(float), padding=1), rtol=1e-4, atol=1e-4
+    )
 
 
 def test_conv_output_is_channels_last_in_memory():
@@ -129,7 +139,9 @@ def test_channel_mismatch_names_both_counts():
 
 
 def test_kernel_larger_than_padded_input():
-    with pytest.raises(ValueError, match=r"kernel size \(5, 5\).*larger than the padded input \(4, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"kernel size \(5, 5\).*larger than the padded input \(4, 4\)"
+    ):
         F.conv2d(tg.randn(1, 1, 4, 4), tg.randn(1, 1, 5, 5))
     with pytest.raises(ValueError, match="larger than the padded input"):
         F.conv2d(tg.randn(1, 1, 4, 4), tg.randn(1, 1, 3, 3), dilation=2)
@@ -148,14 +160,22 @@ def test_bad_input_rank():
 
 
 # -- pooling ----------------------------------------------------------------------------------------
-POOL_CASES = [((2, 3, 4, 4), 2, 2, 0), ((1, 2, 5, 5), 3, 2, 1), ((2, 2, 5, 4), 2, 1, 1), ((1, 1, 3, 3), 3, 3, 0)]
+POOL_CASES = [
+    ((2, 3, 4, 4), 2, 2, 0),
+    ((1, 2, 5, 5), 3, 2, 1),
+    ((2, 2, 5, 4), 2, 1, 1),
+    ((1, 1, 3, 3), 3, 3, 0),
+]
 
 
 def distinct(*shape):
     """Values with no ties (max pooling is differentiable there)."""
     n = int(np.prod(shape))
-    return tg.tensor(RNG.permutation(n).reshape(shape) * 0.1 + RNG.uniform(0, 0.01, shape),
-                     dtype=tg.float64, requires_grad=True)
+    return tg.tensor(
+        RNG.permutation(n).reshape(shape) * 0.1 + RNG.uniform(0, 0.01, shape),
+        dtype=tg.float64,
+        requires_grad=True,
+    )
 
 
 @pytest.mark.parametrize("shape, k, s, p", POOL_CASES)
@@ -169,7 +189,9 @@ def test_max_pool2d_forward_and_gradient(shape, k, s, p):
 @pytest.mark.parametrize("shape, k, s, p", POOL_CASES)
 def test_avg_pool2d_forward_and_gradient(shape, k, s, p):
     x = t64(*shape)
-    np.testing.assert_allclose(F.avg_pool2d(x, k, s, p).data, np_pool(x.data, k, s, p, np.mean, 0.0))
+    np.testing.assert_allclose(
+        F.avg_pool2d(x, k, s, p).data, np_pool(x.data, k, s, p, np.mean, 0.0)
+    )
     assert gradcheck(lambda x: F.avg_pool2d(x, k, s, p), (x,))
     assert gradgradcheck(lambda x: F.avg_pool2d(x, k, s, p), (x,))
 
@@ -213,7 +235,9 @@ def test_pool_modules_and_errors():
     assert F.max_pool2d(tg.randn(3, 8, 8), 2).shape == (3, 4, 4)
     with pytest.raises(ValueError, match="padding .* at most half of the kernel size"):
         F.max_pool2d(x, 2, padding=2)
-    with pytest.raises(ValueError, match=r"max_pool2d: kernel size \(9, 9\).*larger than the padded input"):
+    with pytest.raises(
+        ValueError, match=r"max_pool2d: kernel size \(9, 9\).*larger than the padded input"
+    ):
         F.max_pool2d(x, 9)
 
 
@@ -221,8 +245,14 @@ def test_pool_modules_and_errors():
 def test_small_cnn_gradients_match_central_differences():
     tg.manual_seed(0)
     model = nn.Sequential(
-        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2), nn.Flatten(), nn.Linear(3, 2),
+        nn.Conv2d(1, 2, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(2, 3, 3, padding=1),
+        nn.ReLU(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(3, 2),
     ).double()
     x = t64(2, 1, 4, 4, requires_grad=False)
     y = tg.tensor([0, 1])

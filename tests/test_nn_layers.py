@@ -7,7 +7,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import erf, expit, log_softmax as np_log_softmax, softmax as np_softmax
+from scipy.special import erf, expit
+from scipy.special import log_softmax as np_log_softmax
+from scipy.special import softmax as np_softmax
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -24,14 +26,28 @@ def t64(*shape, requires_grad=True):
 ACTIVATIONS = [
     # (name, F form, module, NumPy reference)
     ("relu", F.relu, nn.ReLU(), lambda x: np.maximum(x, 0)),
-    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2), nn.LeakyReLU(0.2), lambda x: np.where(x > 0, x, 0.2 * x)),
+    (
+        "leaky_relu",
+        lambda x: F.leaky_relu(x, 0.2),
+        nn.LeakyReLU(0.2),
+        lambda x: np.where(x > 0, x, 0.2 * x),
+    ),
     ("gelu", F.gelu, nn.GELU(), lambda x: 0.5 * x * (1 + erf(x / math.sqrt(2)))),
-    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"), nn.GELU("tanh"),
-     lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))),
+    (
+        "gelu_tanh",
+        lambda x: F.gelu(x, approximate="tanh"),
+        nn.GELU("tanh"),
+        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
+    ),
     ("tanh", F.tanh, nn.Tanh(), np.tanh),
     ("sigmoid", F.sigmoid, nn.Sigmoid(), expit),
     ("softmax", lambda x: F.softmax(x, 1), nn.Softmax(dim=1), lambda x: np_softmax(x, axis=1)),
-    ("log_softmax", lambda x: F.log_softmax(x, 1), nn.LogSoftmax(dim=1), lambda x: np_log_softmax(x, axis=1)),
+    (
+        "log_softmax",
+        lambda x: F.log_softmax(x, 1),
+        nn.LogSoftmax(dim=1),
+        lambda x: np_log_softmax(x, axis=1),
+    ),
 ]
 
 
@@ -79,7 +95,9 @@ def test_linear_records_one_matmul_and_gives_contiguous_weight_grads():
 
 
 def test_linear_feature_mismatch_error():
-    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 5\) has 5 features but the weight"):
+    with pytest.raises(
+        ValueError, match=r"linear: input of shape \(2, 5\) has 5 features but the weight"
+    ):
         nn.Linear(4, 3)(tg.zeros(2, 5))
 
 
@@ -103,7 +121,9 @@ def test_flatten_identity_embedding():
 def test_pad_uses_pytorchs_last_dimension_first_tuple():
     x = t64(1, 2, 3)
     out = F.pad(x, (1, 2, 0, 1), value=7.0)
-    np.testing.assert_array_equal(out.data, np.pad(x.data, ((0, 0), (0, 1), (1, 2)), constant_values=7.0))
+    np.testing.assert_array_equal(
+        out.data, np.pad(x.data, ((0, 0), (0, 1), (1, 2)), constant_values=7.0)
+    )
     assert gradcheck(lambda x: F.pad(x, (1, 0)), (x,))
     with pytest.raises(ValueError, match="even length"):
         F.pad(x, (1, 2, 3))
@@ -148,21 +168,31 @@ def np_batch_norm(x, axes, w, b, eps=1e-5):
     return (x - mean) / np.sqrt(var + eps) * w.reshape(shape) + b.reshape(shape)
 
 
-@pytest.mark.parametrize("cls, shape, axes", [
-    (nn.BatchNorm1d, (6, 3), (0,)), (nn.BatchNorm1d, (4, 3, 5), (0, 2)), (nn.BatchNorm2d, (3, 2, 4, 4), (0, 2, 3)),
-])
+@pytest.mark.parametrize(
+    "cls, shape, axes",
+    [
+        (nn.BatchNorm1d, (6, 3), (0,)),
+        (nn.BatchNorm1d, (4, 3, 5), (0, 2)),
+        (nn.BatchNorm2d, (3, 2, 4, 4), (0, 2, 3)),
+    ],
+)
 def test_batchnorm_training_forward_running_stats_and_gradients(cls, shape, axes):
     bn = cls(shape[1], momentum=0.3).double()
     bn.weight.data[...] = RNG.uniform(0.5, 1.5, shape[1])
     bn.bias.data[...] = RNG.standard_normal(shape[1])
     x = t64(*shape)
     out = bn(x)
-    np.testing.assert_allclose(out.data, np_batch_norm(x.data, axes, bn.weight.data, bn.bias.data), rtol=1e-10)
+    np.testing.assert_allclose(
+        out.data, np_batch_norm(x.data, axes, bn.weight.data, bn.bias.data), rtol=1e-10
+    )
     n = x.data.size // shape[1]
     np.testing.assert_allclose(bn.running_mean.data, 0.3 * x.data.mean(axis=axes))
     np.testing.assert_allclose(bn.running_var.data, 0.7 + 0.3 * x.data.var(axis=axes) * n / (n - 1))
     assert bn.num_batches_tracked.item() == 1
-    assert gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), (x, t64(shape[1]), t64(shape[1])))
+    assert gradcheck(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        (x, t64(shape[1]), t64(shape[1])),
+    )
 
 
 def test_batchnorm_eval_uses_running_statistics():
@@ -171,7 +201,9 @@ def test_batchnorm_eval_uses_running_statistics():
     bn.running_var.data[...] = [4.0, 0.25]
     bn.eval()
     x = t64(2, 2, 3, 3)
-    ref = (x.data - np.array([1.0, -2.0])[None, :, None, None]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5)[None, :, None, None]
+    ref = (x.data - np.array([1.0, -2.0])[None, :, None, None]) / np.sqrt(
+        np.array([4.0, 0.25]) + 1e-5
+    )[None, :, None, None]
     np.testing.assert_allclose(bn(x).data, ref)
     assert bn.num_batches_tracked.item() == 0  # eval does not touch the statistics
     assert gradcheck(lambda x: bn(x), (x,))
@@ -186,11 +218,16 @@ def test_batchnorm_cumulative_average_and_no_tracking():
     free = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
     assert list(free.state_dict()) == []
     x = tg.randn(5, 2)
-    np.testing.assert_allclose(free.eval()(x).data, np_batch_norm(x.data, (0,), np.ones(2), np.zeros(2)), atol=1e-5)
+    np.testing.assert_allclose(
+        free.eval()(x).data, np_batch_norm(x.data, (0,), np.ones(2), np.zeros(2)), atol=1e-5
+    )
 
 
 def test_batchnorm_errors():
-    with pytest.raises(ValueError, match=r"BatchNorm2d: expected a 4-D input with 3 channels in dim 1, got shape \(2, 4, 5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d: expected a 4-D input with 3 channels in dim 1, got shape \(2, 4, 5, 5\)",
+    ):
         nn.BatchNorm2d(3)(tg.zeros(2, 4, 5, 5))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(tg.zeros(1, 3))

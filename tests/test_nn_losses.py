@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.special import expit, log_softmax as np_log_softmax
+from scipy.special import expit
+from scipy.special import log_softmax as np_log_softmax
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
@@ -45,15 +46,23 @@ def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", smo
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_mse_and_l1(reduction):
     x, y = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
-    np.testing.assert_allclose(F.mse_loss(t64(x), t64(y), reduction).data, REDUCE[reduction]((x - y) ** 2))
-    np.testing.assert_allclose(F.l1_loss(t64(x), t64(y), reduction).data, REDUCE[reduction](np.abs(x - y)))
+    np.testing.assert_allclose(
+        F.mse_loss(t64(x), t64(y), reduction).data, REDUCE[reduction]((x - y) ** 2)
+    )
+    np.testing.assert_allclose(
+        F.l1_loss(t64(x), t64(y), reduction).data, REDUCE[reduction](np.abs(x - y))
+    )
     assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction), (t64(x), t64(y)))
     assert gradcheck(lambda a, b: F.l1_loss(a, b, reduction), (t64(x), t64(y)))
-    assert nn.MSELoss(reduction=reduction)(t64(x), t64(y)).shape == ((3, 4) if reduction == "none" else ())
+    assert nn.MSELoss(reduction=reduction)(t64(x), t64(y)).shape == (
+        (3, 4) if reduction == "none" else ()
+    )
 
 
 def test_bad_reduction_names_the_choices():
-    with pytest.raises(ValueError, match=r"mse_loss: reduction must be one of \('mean', 'sum', 'none'\)"):
+    with pytest.raises(
+        ValueError, match=r"mse_loss: reduction must be one of \('mean', 'sum', 'none'\)"
+    ):
         F.mse_loss(tg.zeros(2), tg.zeros(2), reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
         nn.CrossEntropyLoss(reduction="avg")
@@ -75,11 +84,23 @@ def test_cross_entropy_matches_reference(reduction, weighted, smoothing, ignore)
     if ignore:
         t[2] = -100
     w = RNG.uniform(0.5, 2.0, 4) if weighted else None
-    got = F.cross_entropy(t64(x), tg.tensor(t), None if w is None else tg.tensor(w), reduction=reduction,
-                          label_smoothing=smoothing)
-    np.testing.assert_allclose(got.data, np_cross_entropy(x, t, w, -100, reduction, smoothing), rtol=1e-12)
-    fn = lambda x: F.cross_entropy(x, tg.tensor(t), None if w is None else tg.tensor(w),  # noqa: E731
-                                   reduction=reduction, label_smoothing=smoothing)
+    got = F.cross_entropy(
+        t64(x),
+        tg.tensor(t),
+        None if w is None else tg.tensor(w),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
+    np.testing.assert_allclose(
+        got.data, np_cross_entropy(x, t, w, -100, reduction, smoothing), rtol=1e-12
+    )
+    fn = lambda x: F.cross_entropy(
+        x,
+        tg.tensor(t),
+        None if w is None else tg.tensor(w),
+        reduction=reduction,
+        label_smoothing=smoothing,
+    )
     assert gradcheck(fn, (t64(x),))
 
 
@@ -95,7 +116,9 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
 def test_cross_entropy_with_extra_dims_and_unbatched():
     x = RNG.standard_normal((2, 3, 4))  # (N, C, d1)
     t = RNG.integers(0, 3, (2, 4))
-    ref = np_cross_entropy(x.transpose(0, 2, 1).reshape(-1, 3), t.reshape(-1), reduction="none").reshape(2, 4)
+    ref = np_cross_entropy(
+        x.transpose(0, 2, 1).reshape(-1, 3), t.reshape(-1), reduction="none"
+    ).reshape(2, 4)
     np.testing.assert_allclose(F.cross_entropy(t64(x), tg.tensor(t), reduction="none").data, ref)
     assert gradcheck(lambda x: F.cross_entropy(x, tg.tensor(t)), (t64(x),))
     one = F.cross_entropy(t64(x[0, :, 0]), tg.tensor(np.int64(t[0, 0])))
@@ -122,7 +145,9 @@ def test_cross_entropy_finite_at_extreme_logits():
 def test_nll_loss_matches_reference_and_picks_by_index():
     logp = np_log_softmax(RNG.standard_normal((4, 5)), axis=1)
     t = np.array([4, 0, 2, 2])
-    np.testing.assert_allclose(F.nll_loss(t64(logp), tg.tensor(t)).data, -logp[np.arange(4), t].mean())
+    np.testing.assert_allclose(
+        F.nll_loss(t64(logp), tg.tensor(t)).data, -logp[np.arange(4), t].mean()
+    )
     assert gradcheck(lambda lp: F.nll_loss(lp, tg.tensor(t), reduction="sum"), (t64(logp),))
     assert nn.NLLLoss()(t64(logp), tg.tensor(t)).shape == ()
 
@@ -138,7 +163,9 @@ def test_cross_entropy_records_no_one_hot_matmul():
 
 @pytest.mark.parametrize("bad", [10, -1])
 def test_target_out_of_range_names_the_class_count(bad):
-    with pytest.raises(IndexError, match=rf"cross_entropy|nll_loss: target {bad} is out of bounds for 10 classes"):
+    with pytest.raises(
+        IndexError, match=rf"cross_entropy|nll_loss: target {bad} is out of bounds for 10 classes"
+    ):
         F.cross_entropy(tg.zeros(2, 10), tg.tensor([0, bad]))
 
 
@@ -155,8 +182,12 @@ def test_binary_cross_entropy(reduction):
     p, y = RNG.uniform(0.05, 0.95, (3, 2)), RNG.uniform(0, 1, (3, 2))
     w = RNG.uniform(0.5, 1.5, (3, 2))
     ref = REDUCE[reduction](-w * (y * np.log(p) + (1 - y) * np.log(1 - p)))
-    np.testing.assert_allclose(F.binary_cross_entropy(t64(p), t64(y), t64(w, False), reduction).data, ref)
-    assert gradcheck(lambda p, y: F.binary_cross_entropy(p, y, reduction=reduction), (t64(p), t64(y)))
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(t64(p), t64(y), t64(w, False), reduction).data, ref
+    )
+    assert gradcheck(
+        lambda p, y: F.binary_cross_entropy(p, y, reduction=reduction), (t64(p), t64(y))
+    )
 
 
 def test_binary_cross_entropy_clamps_logs_at_minus_100():
@@ -165,7 +196,9 @@ def test_binary_cross_entropy_clamps_logs_at_minus_100():
     np.testing.assert_allclose(loss.data, [100.0, 100.0])
     loss.sum().backward()
     assert np.isfinite(p.grad.data).all()
-    with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*binary_cross_entropy_with_logits"):
+    with pytest.raises(
+        ValueError, match=r"probabilities in \[0, 1\].*binary_cross_entropy_with_logits"
+    ):
         F.binary_cross_entropy(tg.tensor([1.5]), tg.tensor([1.0]))
 
 
@@ -179,8 +212,10 @@ def test_bce_with_logits(reduction, pos_weight):
     pwt = None if pos_weight is None else t64(pw, False)
     got = F.binary_cross_entropy_with_logits(t64(x), t64(y), reduction=reduction, pos_weight=pwt)
     np.testing.assert_allclose(got.data, ref, rtol=1e-10)
-    assert gradcheck(lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction, pos_weight=pwt),
-                     (t64(x), t64(y)))
+    assert gradcheck(
+        lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction, pos_weight=pwt),
+        (t64(x), t64(y)),
+    )
 
 
 def test_bce_with_logits_derivative_at_zero_is_sigmoid_minus_target():

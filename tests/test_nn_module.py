@@ -29,14 +29,33 @@ class Net(nn.Module):
 def test_registration_and_traversal_order_follow_pytorch():
     net = Net()
     assert [n for n, _ in net.named_parameters()] == [
-        "scale", "conv.weight", "conv.bias", "bn.weight", "bn.bias", "head.1.weight", "head.1.bias"]
+        "scale",
+        "conv.weight",
+        "conv.bias",
+        "bn.weight",
+        "bn.bias",
+        "head.1.weight",
+        "head.1.bias",
+    ]
     assert list(net.state_dict()) == [
-        "scale", "steps", "conv.weight", "conv.bias", "bn.weight", "bn.bias", "bn.running_mean",
-        "bn.running_var", "bn.num_batches_tracked", "head.1.weight", "head.1.bias"]
+        "scale",
+        "steps",
+        "conv.weight",
+        "conv.bias",
+        "bn.weight",
+        "bn.bias",
+        "bn.running_mean",
+        "bn.running_var",
+        "bn.num_batches_tracked",
+        "head.1.weight",
+        "head.1.bias",
+    ]
     assert [type(m).__name__ for m in net.children()] == ["Conv2d", "BatchNorm2d", "Sequential"]
     assert [n for n, _ in net.named_modules()] == ["", "conv", "bn", "head", "head.0", "head.1"]
     assert all(p.requires_grad and isinstance(p, nn.Parameter) for p in net.parameters())
-    assert len(list(net.buffers())) == 5  # steps, cache, running_mean, running_var, num_batches_tracked
+    assert (
+        len(list(net.buffers())) == 5
+    )  # steps, cache, running_mean, running_var, num_batches_tracked
 
 
 def test_shared_parameters_are_listed_once_and_reassignment_replaces():
@@ -100,7 +119,12 @@ def test_state_dict_layouts_match_pytorch():
     assert sd["weight"].shape == (6, 2, 3, 2)
     sd = nn.BatchNorm1d(7).state_dict()
     assert {k: v.shape for k, v in sd.items()} == {
-        "weight": (7,), "bias": (7,), "running_mean": (7,), "running_var": (7,), "num_batches_tracked": ()}
+        "weight": (7,),
+        "bias": (7,),
+        "running_mean": (7,),
+        "running_var": (7,),
+        "num_batches_tracked": (),
+    }
     assert not any(v.requires_grad for v in sd.values())  # detached, like torch
 
 

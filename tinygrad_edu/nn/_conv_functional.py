@@ -47,7 +47,9 @@ def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
         return input, False
     if input.ndim == 3:
         return ops.unsqueeze(input, 0), True
-    raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
+    raise ValueError(
+        f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
+    )
 
 
 def conv2d(
@@ -75,7 +77,9 @@ def conv2d(
         raise NotImplementedError(f"conv2d: string padding {padding!r} is not supported; pass ints")
     x, unbatched = _batched(input, "conv2d")
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape {weight.shape}")
+        raise ValueError(
+            f"conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape {weight.shape}"
+        )
     n, c, _, _ = x.shape
     c_out, c_per_group, kh, kw = weight.shape
     if groups < 1 or c % groups or c_out % groups:
@@ -98,10 +102,14 @@ def conv2d(
         out = ops.matmul(cols, ops.permute(w, (1, 0)))  # (M, C_out)
     else:
         og = c_out // groups
-        cols = ops.reshape(ops.permute(ops.reshape(cols, (m, kh * kw, groups, c_per_group)), (2, 0, 1, 3)),
-                           (groups, m, kh * kw * c_per_group))
-        w = ops.reshape(ops.permute(ops.reshape(weight, (groups, og, c_per_group, kh, kw)), (0, 3, 4, 2, 1)),
-                        (groups, kh * kw * c_per_group, og))
+        cols = ops.reshape(
+            ops.permute(ops.reshape(cols, (m, kh * kw, groups, c_per_group)), (2, 0, 1, 3)),
+            (groups, m, kh * kw * c_per_group),
+        )
+        w = ops.reshape(
+            ops.permute(ops.reshape(weight, (groups, og, c_per_group, kh, kw)), (0, 3, 4, 2, 1)),
+            (groups, kh * kw * c_per_group, og),
+        )
         out = ops.reshape(ops.permute(ops.matmul(cols, w), (1, 0, 2)), (m, c_out))  # (M, C_out)
     if bias is not None:
         out = out + bias
@@ -113,7 +121,9 @@ def _pool_window(input, kernel_size, stride, padding, dilation, ceil_mode, op) -
     if ceil_mode:
         raise NotImplementedError(f"{op}: ceil_mode=True is not supported")
     kernel = _pair(kernel_size, "kernel_size", op)
-    stride = kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride", op)
+    stride = (
+        kernel if stride is None or stride == () or stride == [] else _pair(stride, "stride", op)
+    )
     ph, pw = _pair(padding, "padding", op)
     if ph > kernel[0] // 2 or pw > kernel[1] // 2:
         raise ValueError(
@@ -123,7 +133,12 @@ def _pool_window(input, kernel_size, stride, padding, dilation, ceil_mode, op) -
 
 
 def max_pool2d(
-    input: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Tensor:
     """Maximum over each kh×kw window (stride defaults to the kernel size; padding is -inf).
@@ -139,8 +154,13 @@ def max_pool2d(
 
 
 def avg_pool2d(
-    input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-    count_include_pad: bool = True, divisor_override: int | None = None,
+    input: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> Tensor:
     """Mean over each kh×kw window: im2col then a mean over the kh·kw positions.
 
@@ -157,7 +177,9 @@ def avg_pool2d(
     elif count_include_pad or (g.ph == 0 and g.pw == 0):
         out = total / float(g.kh * g.kw)
     else:
-        counts = np.outer(_inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw))
+        counts = np.outer(
+            _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
+        )
         out = total / Tensor._wrap(counts[:, :, None].astype(x.dtype))
     out = ops.permute(out, (0, 3, 1, 2))
     return ops.squeeze(out, 0) if unbatched else out

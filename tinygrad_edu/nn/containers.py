@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .module import Module
 
@@ -47,7 +47,7 @@ class Sequential(Module):
             return Sequential(collections.OrderedDict(list(self._modules.items())[idx]))
         return list(self._modules.values())[_index(idx, len(self), "Sequential")]
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
 
@@ -81,11 +81,11 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(_index(idx, len(self), "ModuleList")), module)
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         for m in modules:
             self.append(m)
         return self

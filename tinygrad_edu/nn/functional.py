@@ -172,7 +172,9 @@ def batch_norm(
         if running_mean is not None:
             m = momentum
             running_mean.data[...] = (1 - m) * running_mean.data + m * mean.data.reshape(-1)
-            running_var.data[...] = (1 - m) * running_var.data + m * var.data.reshape(-1) * (n / (n - 1))
+            running_var.data[...] = (1 - m) * running_var.data + m * var.data.reshape(-1) * (
+                n / (n - 1)
+            )
             running_mean._bump_version()
             running_var._bump_version()
     else:
@@ -339,7 +341,11 @@ def cross_entropy(
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
-    w = None if weight is None else (weight.data if isinstance(weight, Tensor) else np.asarray(weight))
+    w = (
+        None
+        if weight is None
+        else (weight.data if isinstance(weight, Tensor) else np.asarray(weight))
+    )
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
     per_class = logp if w is None else logp * _wrap(w.astype(input.dtype).reshape(wshape))

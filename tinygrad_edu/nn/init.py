@@ -21,15 +21,15 @@ from ..tensor import Tensor
 
 __all__ = [
     "calculate_gain",
-    "uniform_",
-    "normal_",
-    "zeros_",
-    "ones_",
     "constant_",
-    "xavier_uniform_",
-    "xavier_normal_",
-    "kaiming_uniform_",
     "kaiming_normal_",
+    "kaiming_uniform_",
+    "normal_",
+    "ones_",
+    "uniform_",
+    "xavier_normal_",
+    "xavier_uniform_",
+    "zeros_",
 ]
 
 
@@ -115,7 +115,11 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None) -> Tensor:
 
 
 def kaiming_uniform_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
 ) -> Tensor:
     """U(-bound, bound) with bound = gain · sqrt(3 / fan)  (He et al., 2015).
 
@@ -127,7 +131,11 @@ def kaiming_uniform_(
 
 
 def kaiming_normal_(
-    tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+    tensor: Tensor,
+    a: float = 0.0,
+    mode: str = "fan_in",
+    nonlinearity: str = "leaky_relu",
+    generator=None,
 ) -> Tensor:
     """N(0, std²) with std = gain / sqrt(fan)."""
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))

@@ -3,8 +3,9 @@ lecture's MLP and Perceptron. Default initialisation is PyTorch's for every laye
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -101,7 +102,9 @@ class Embedding(Module):
     """A lookup table: integer indices (*) -> rows of weight (num_embeddings, embedding_dim),
     giving (*, embedding_dim). Initialised from N(0, 1); the padding_idx row is zero."""
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None) -> None:
+    def __init__(
+        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None
+    ) -> None:
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None and padding_idx < 0:
@@ -203,9 +206,11 @@ class MLP(Sequential):
 
     def __init__(self, sizes: Sequence[int], activation: type[Module] = ReLU) -> None:
         if len(sizes) < 2:
-            raise ValueError(f"MLP: needs at least an input and an output size, got sizes={list(sizes)}")
+            raise ValueError(
+                f"MLP: needs at least an input and an output size, got sizes={list(sizes)}"
+            )
         layers: list[Module] = []
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (a, b) in enumerate(itertools.pairwise(sizes)):
             if i:
                 layers.append(activation())
             layers.append(Linear(a, b))
@@ -232,12 +237,16 @@ class Perceptron(Module):
     def __init__(self, in_features: int) -> None:
         super().__init__()
         self.in_features = in_features
-        self.weight = Parameter(np.zeros(in_features, dtype=get_default_dtype()), requires_grad=False)
+        self.weight = Parameter(
+            np.zeros(in_features, dtype=get_default_dtype()), requires_grad=False
+        )
         self.bias = Parameter(np.zeros((), dtype=get_default_dtype()), requires_grad=False)
 
     def forward(self, input: Tensor) -> Tensor:
         """w·x + b, the signed score (its sign is the prediction)."""
-        return F.linear(input, ops.reshape(self.weight, (1, -1)), ops.reshape(self.bias, (1,))).squeeze(-1)
+        return F.linear(
+            input, ops.reshape(self.weight, (1, -1)), ops.reshape(self.bias, (1,))
+        ).squeeze(-1)
 
     def predict(self, X) -> np.ndarray:
         """Labels in {-1, +1}: +1 where w·x + b > 0 (a zero score is a mistake for both labels)."""

@@ -8,7 +8,8 @@ attribute read in ``forward`` (no ``__getattr__`` detour on the hot path).
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -103,7 +104,7 @@ class Module:
             self._non_persistent.add(name)
         object.__setattr__(self, name, tensor)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         self._forget(name)
         self._modules[name] = module
         object.__setattr__(self, name, module)
@@ -118,7 +119,9 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # -- traversal -----------------------------------------------------------------------
-    def named_modules(self, memo: set | None = None, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(
+        self, memo: set | None = None, prefix: str = ""
+    ) -> Iterator[tuple[str, Module]]:
         """This module and every submodule below it, each once, as ``(dotted_name, module)``."""
         memo = set() if memo is None else memo
         if id(self) in memo:
@@ -129,16 +132,16 @@ class Module:
             if m is not None:
                 yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name)
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
             yield m
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         for name, m in self._modules.items():
             if m is not None:
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -152,7 +155,9 @@ class Module:
                 seen.add(id(v))
                 yield (f"{mod_prefix}.{name}" if mod_prefix else name), v
 
-    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         """``(name, parameter)`` pairs with dotted names (``'0.weight'``); shared ones once."""
         return self._named_members("_parameters", prefix, recurse)
 
@@ -167,7 +172,7 @@ class Module:
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self, e.g. custom init."""
         for m in self.children():
             m.apply(fn)
@@ -175,17 +180,17 @@ class Module:
         return self
 
     # -- modes and gradients ---------------------------------------------------------------
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Training mode (Dropout drops, BatchNorm uses batch statistics); returns self."""
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -199,7 +204,7 @@ class Module:
                 p.grad.data[...] = 0
 
     # -- dtype ---------------------------------------------------------------------------
-    def _apply_arrays(self, fn: Callable[[np.ndarray], np.ndarray]) -> "Module":
+    def _apply_arrays(self, fn: Callable[[np.ndarray], np.ndarray]) -> Module:
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p.data.dtype.kind == "f":
@@ -211,7 +216,7 @@ class Module:
                     b.data = fn(b.data)
         return self
 
-    def to(self, *args, **kwargs) -> "Module":
+    def to(self, *args, **kwargs) -> Module:
         """``to(dtype)`` casts floating parameters and buffers in place; 'cpu' is accepted."""
         dtype = kwargs.get("dtype")
         for a in args:
@@ -224,17 +229,19 @@ class Module:
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dtype}")
         return self._apply_arrays(lambda a: a if a.dtype == dtype else a.astype(dtype))
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(np.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(np.float64)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
     # -- state -----------------------------------------------------------------------------
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> "collections.OrderedDict[str, Tensor]":
+    def state_dict(
+        self, prefix: str = "", keep_vars: bool = False
+    ) -> collections.OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name, in PyTorch's order and layouts.
 
         The tensors share memory with the module (detached unless ``keep_vars``), so
@@ -252,7 +259,9 @@ class Module:
                 out.update(m.state_dict(prefix=f"{prefix}{name}.", keep_vars=keep_vars))
         return out
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place.
 
         Raises ``RuntimeError`` listing every wrongly shaped entry, and with ``strict=True``
@@ -273,12 +282,17 @@ class Module:
         problems = list(mismatched)
         if strict:
             if unexpected:
-                problems.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected)) + ".")
+                problems.insert(
+                    0, "Unexpected key(s) in state_dict: " + ", ".join(map(repr, unexpected)) + "."
+                )
             if missing:
-                problems.insert(0, "Missing key(s) in state_dict: " + ", ".join(map(repr, missing)) + ".")
+                problems.insert(
+                    0, "Missing key(s) in state_dict: " + ", ".join(map(repr, missing)) + "."
+                )
         if problems:
             raise RuntimeError(
-                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(problems)
+                f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                + "\n\t".join(problems)
             )
         with _tape.no_grad():
             for k, target in own.items():
@@ -307,7 +321,7 @@ def _as_array(v) -> np.ndarray:
     return v.data if isinstance(v, Tensor) else np.asarray(v)
 
 
-def save(obj: "Module | Mapping[str, Any]", path) -> None:
+def save(obj: Module | Mapping[str, Any], path) -> None:
     """Write a module's ``state_dict`` (or any name -> tensor/array mapping) to an ``.npz`` file.
 
     The file is written to exactly ``path`` (NumPy's savez would append ``.npz`` otherwise);
@@ -327,7 +341,7 @@ def save(obj: "Module | Mapping[str, Any]", path) -> None:
         np.savez(f, **arrays)
 
 
-def load(path) -> "collections.OrderedDict[str, Tensor]":
+def load(path) -> collections.OrderedDict[str, Tensor]:
     """Read an ``.npz`` written by ``nn.save``: an ordered dict of name -> Tensor."""
     with np.load(path, allow_pickle=False) as z:
         return collections.OrderedDict((k, Tensor._wrap(z[k])) for k in z.files)

@@ -60,7 +60,11 @@ def _windows(xp: np.ndarray, g: Window, ho: int, wo: int) -> np.ndarray:
 def _offset_slice(i: int, j: int, g: Window, ho: int, wo: int) -> tuple:
     """The (N, Ho, Wo, C) slice of the padded image read by kernel offset (i, j)."""
     h0, w0 = i * g.dh, j * g.dw
-    return (slice(None), slice(h0, h0 + g.sh * (ho - 1) + 1, g.sh), slice(w0, w0 + g.sw * (wo - 1) + 1, g.sw))
+    return (
+        slice(None),
+        slice(h0, h0 + g.sh * (ho - 1) + 1, g.sh),
+        slice(w0, w0 + g.sw * (wo - 1) + 1, g.sw),
+    )
 
 
 class Im2Col(Function):
@@ -136,7 +140,9 @@ class MaxPool2d(Function):
         if not is_grad_enabled():
             # a plain backward (no create_graph): route the gradient with a few NumPy slice ops
             # instead of building the (N, Ho, Wo, kh, kw, C) one-hot; same numbers, as tested
-            return Tensor._wrap(_route_to_first_max(xp, out, grad.data.transpose(0, 2, 3, 1), x.shape, g))
+            return Tensor._wrap(
+                _route_to_first_max(xp, out, grad.data.transpose(0, 2, 3, 1), x.shape, g)
+            )
         onehot = _first_max_onehot(xp, out, g)
         n, ho, wo, c = out.shape
         g_nhwc = reshape(permute(grad, (0, 2, 3, 1)), (n, ho, wo, 1, 1, c))
@@ -160,7 +166,7 @@ def _first_max_onehot(xp: np.ndarray, out: np.ndarray, g: Window) -> np.ndarray:
 
 def _route_to_first_max(xp, out, grad_out, in_shape: tuple, g: Window) -> np.ndarray:
     """dx (NCHW view of NHWC): grad_out placed at the first maximum of each window."""
-    n, c, h, w = in_shape
+    h, w = in_shape[2:]
     ho, wo = out.shape[1:3]
     dxp = np.zeros(xp.shape, dtype=grad_out.dtype)
     disjoint = g.sh > g.dh * (g.kh - 1) and g.sw > g.dw * (g.kw - 1)  # windows never overlap
