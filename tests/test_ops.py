@@ -626,3 +626,47 @@ def test_sigmoid_tanh_saturate_quietly(fn, ref) -> None:
         assert not np.isnan(y.data).any() and not np.isnan(x.grad.data).any()
         np.testing.assert_allclose(y.data, ref(x.data), rtol=1e-6)
         assert x.grad.data[0] == 0.0 and x.grad.data[-1] == 0.0
+
+
+# -- the kit itself -----------------------------------------------------------------------------------
+def test_the_testing_kit_docstring_example_runs() -> None:
+    import tinygrad_edu.testing as kit
+
+    code = kit.__doc__.split("::\n", 1)[1].split("\nOps with kinks", 1)[0]
+    namespace: dict = {}
+    exec(compile(__import__("textwrap").dedent(code), "testing-docstring", "exec"), namespace)
+    namespace["test_cube"]()
+    namespace["test_hypot"]()
+
+
+def test_check_op_catches_a_wrong_custom_function() -> None:
+    class SloppyCube(tg.Function):
+        """y = x**3 with the derivative of x**3 taken as 3x**2 + 0.01 (a typo'd constant)."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (3 * x * x + 0.01)
+
+    with pytest.raises(AssertionError, match="gradient"):
+        check_op(SloppyCube.apply, lambda x: x**3, max_examples=20)
+
+    class MutatingExp(tg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            np.exp(x, out=x)  # a forward that writes into its input
+            ctx.save_for_backward(x)
+            return x.copy()
+
+        @staticmethod
+        def backward(ctx, grad):
+            (y,) = ctx.saved_tensors
+            return grad * y
+
+    with pytest.raises(AssertionError, match="input 0 was modified by forward"):
+        check_op_on(MutatingExp.apply, np.exp, [np.array([0.5, 1.0])])

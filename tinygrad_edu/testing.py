@@ -203,6 +203,7 @@ def check_op_on(
         _fail(name, arrays_in, "forward", f"differs from the reference by up to {worst:.3g}")
     if not out.requires_grad:
         _fail(name, arrays_in, "forward", "the output does not require grad")
+    _check_unchanged(name, xs, arrays_in, originals, "forward")
 
     # 2. gradient shape and dtype, by tg.grad and by backward()
     rng = np.random.default_rng(0)
@@ -259,10 +260,15 @@ def check_op_on(
                 _fail(name, arrays_in, "f(x, x)",
                       f"gradient {g.ravel()[:6]} but central differences give {num.ravel()[:6]}")
 
-    # 6. inputs never modified (neither the arrays nor what the tensors hold)
+    # 6. inputs never modified, by anything above (backward and second order included)
+    _check_unchanged(name, xs, arrays_in, originals, "the checks")
+
+
+def _check_unchanged(name, xs, arrays_in, originals, when: str) -> None:
+    """Neither the input arrays nor what the tensors hold may have changed."""
     for i, (x, a, orig) in enumerate(zip(xs, arrays_in, originals)):
         if x.data is not a or not np.array_equal(a, orig, equal_nan=True):
-            _fail(name, arrays_in, "mutation", f"input {i} was modified")
+            _fail(name, originals, "mutation", f"input {i} was modified by {when}")
 
 
 def _per_input(domain, nargs: int) -> list[Domain]:
