@@ -31,12 +31,12 @@ import timeit
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before NumPy is imported
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu import tape as _tape  # noqa: E402
+import tinygrad_edu as tg
+from tinygrad_edu import tape as _tape
 
 N_CHAIN = 1000
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "anomaly.json")
@@ -60,8 +60,11 @@ def mlp_step(batch=64):
     params = []
     for fan_in, fan_out in ((784, 128), (128, 10)):
         bound = 1 / np.sqrt(fan_in)
-        params.append(tg.tensor(rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                                requires_grad=True))
+        params.append(
+            tg.tensor(
+                rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32), requires_grad=True
+            )
+        )
         params.append(tg.zeros(fan_out, requires_grad=True))
     x = tg.tensor(rng.standard_normal((batch, 784)).astype(np.float32))
     y = rng.integers(0, 10, batch)
@@ -102,8 +105,11 @@ def off_mode_check_cost() -> float:
     """Seconds for the two ``_state.anomaly`` reads one op pays when anomaly mode is off."""
     state = _tape._state
     n = 1_000_000
-    t = min(timeit.repeat("if s.anomaly: pass\nif s.anomaly: pass", globals={"s": state},
-                          number=n, repeat=5))
+    t = min(
+        timeit.repeat(
+            "if s.anomaly: pass\nif s.anomaly: pass", globals={"s": state}, number=n, repeat=5
+        )
+    )
     empty = min(timeit.repeat("pass", number=n, repeat=5))
     return max(t - empty, 0.0) / n
 
@@ -122,26 +128,41 @@ def main() -> None:
     rows = []
     for name, step, n_ops, number in workloads:
         off, on = off_and_on(step, repeats, number)
-        rows.append({
-            "workload": name, "ops_per_step": n_ops,
-            "off_ms": off * 1e3, "on_ms": on * 1e3, "on_over_off": on / off,
-            "off_us_per_op": off / n_ops * 1e6, "on_us_per_op": on / n_ops * 1e6,
-        })
+        rows.append(
+            {
+                "workload": name,
+                "ops_per_step": n_ops,
+                "off_ms": off * 1e3,
+                "on_ms": on * 1e3,
+                "on_over_off": on / off,
+                "off_us_per_op": off / n_ops * 1e6,
+                "on_us_per_op": on / n_ops * 1e6,
+            }
+        )
     check = off_mode_check_cost()
     per_op_off = rows[0]["off_us_per_op"] * 1e-6
 
     print(f"anomaly mode off vs on (best of {repeats}; forward + backward per step)\n")
-    print(f"{'workload':<15}{'off ms':>10}{'on ms':>10}{'on/off':>9}{'off us/op':>11}{'on us/op':>10}")
+    print(
+        f"{'workload':<15}{'off ms':>10}{'on ms':>10}{'on/off':>9}{'off us/op':>11}{'on us/op':>10}"
+    )
     for r in rows:
-        print(f"{r['workload']:<15}{r['off_ms']:>10.2f}{r['on_ms']:>10.2f}{r['on_over_off']:>8.2f}x"
-              f"{r['off_us_per_op']:>11.2f}{r['on_us_per_op']:>10.2f}")
-    print(f"\noff-mode checks: {check * 1e9:.0f} ns per op = {check / per_op_off:.1%} of the "
-          f"cheapest op ({per_op_off * 1e6:.2f} us, chain 1 elem)")
+        print(
+            f"{r['workload']:<15}{r['off_ms']:>10.2f}{r['on_ms']:>10.2f}{r['on_over_off']:>8.2f}x"
+            f"{r['off_us_per_op']:>11.2f}{r['on_us_per_op']:>10.2f}"
+        )
+    print(
+        f"\noff-mode checks: {check * 1e9:.0f} ns per op = {check / per_op_off:.1%} of the "
+        f"cheapest op ({per_op_off * 1e6:.2f} us, chain 1 elem)"
+    )
 
     result = {
         "benchmark": "anomaly mode off vs on",
-        "python": platform.python_version(), "numpy": np.__version__,
-        "machine": platform.machine(), "cpus": os.cpu_count(), "repeats": repeats,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "repeats": repeats,
         "blas_threads": os.environ["OPENBLAS_NUM_THREADS"],
         "rows": rows,
         "off_mode_check_ns_per_op": check * 1e9,

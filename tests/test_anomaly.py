@@ -66,9 +66,8 @@ FORWARD_CASES = [
 @pytest.mark.parametrize("op, f, bad", FORWARD_CASES, ids=[c[0] for c in FORWARD_CASES])
 def test_forward_nan_or_inf_names_op_pass_and_line(op, f, bad):
     x = tg.tensor([1.0, 3.0], requires_grad=True)
-    with tg.detect_anomaly():
-        with pytest.raises(AnomalyError) as e:
-            f(x)
+    with tg.detect_anomaly(), pytest.raises(AnomalyError) as e:
+        f(x)
     msg = str(e.value)
     assert msg.startswith(f"{op}: the forward produced {bad}"), msg
     assert f"{HERE}:{f.__code__.co_firstlineno}" in msg, msg  # the line of the op: the lambda's

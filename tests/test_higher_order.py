@@ -12,8 +12,24 @@ from tinygrad_edu import Function
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 
 ISSUE_OPS = {
-    "add", "sub", "mul", "div", "pow", "exp", "log", "tanh", "sigmoid", "sqrt", "matmul",
-    "sum", "mean", "reshape", "transpose", "getitem", "softmax", "log_softmax",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "exp",
+    "log",
+    "tanh",
+    "sigmoid",
+    "sqrt",
+    "matmul",
+    "sum",
+    "mean",
+    "reshape",
+    "transpose",
+    "getitem",
+    "softmax",
+    "log_softmax",
 }
 
 
@@ -22,7 +38,7 @@ def x64(*shape, lo=-1.5, hi=1.5, seed=0):
     return tg.tensor(rng.uniform(lo, hi, shape), dtype=tg.float64, requires_grad=True)
 
 
-POS = dict(lo=0.5, hi=2.0)  # a domain where log, sqrt, pow and div are smooth
+POS = {"lo": 0.5, "hi": 2.0}  # a domain where log, sqrt, pow and div are smooth
 
 # (name, fn, inputs): broadcasting pairs, repeated fancy indices and size-1 axes included
 CASES = [
@@ -30,8 +46,8 @@ CASES = [
     ("sub", lambda a, b: a - b, lambda: (x64(2, 1, 3), x64(4, 1))),
     ("mul", lambda a, b: a * b, lambda: (x64(3, 4), x64(3, 1))),
     ("div", lambda a, b: a / b, lambda: (x64(3, 4), x64(4, **POS))),
-    ("pow", lambda a, b: a ** b, lambda: (x64(3, 2, **POS), x64(2))),
-    ("pow", lambda a: a ** 3.0, lambda: (x64(5),)),
+    ("pow", lambda a, b: a**b, lambda: (x64(3, 2, **POS), x64(2))),
+    ("pow", lambda a: a**3.0, lambda: (x64(5),)),
     ("exp", lambda a: a.exp(), lambda: (x64(2, 3),)),
     ("log", lambda a: a.log(), lambda: (x64(2, 3, **POS),)),
     ("tanh", lambda a: a.tanh(), lambda: (x64(2, 3),)),
@@ -174,8 +190,9 @@ def test_vjp_matches_differences():
     v = np.array([2.0, -1.0])
     y, g = tg.vjp(lambda z: (tg.tensor(A) @ z).sin(), tg.tensor(x), tg.tensor(v))
     np.testing.assert_allclose(y.numpy(), np.sin(A @ x))
-    np.testing.assert_allclose(g.numpy(), v @ fd_jacobian(lambda z: np.sin(A @ z), x),
-                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(
+        g.numpy(), v @ fd_jacobian(lambda z: np.sin(A @ z), x), rtol=1e-6, atol=1e-8
+    )
 
 
 def test_helpers_leave_the_callers_tensor_alone():

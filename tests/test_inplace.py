@@ -298,11 +298,15 @@ def test_without_the_check_the_gradient_would_be_silently_wrong():
 
 
 # -- optimizer updates ---------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [
-    lambda ps: optim.SGD(ps, lr=0.1),
-    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
-    lambda ps: optim.Adam(ps, lr=0.01),
-], ids=["sgd", "sgd-nesterov", "adam"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda ps: optim.SGD(ps, lr=0.1),
+        lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+        lambda ps: optim.Adam(ps, lr=0.01),
+    ],
+    ids=["sgd", "sgd-nesterov", "adam"],
+)
 def test_optimizer_updates_are_in_place_and_bump_versions(make):
     w = tg.tensor([1.0, -2.0], requires_grad=True)
     buf = w.data

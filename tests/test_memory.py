@@ -8,6 +8,7 @@ gather, an in-place SGD update under ``no_grad``) so these tests depend on the e
 from __future__ import annotations
 
 import gc
+import itertools
 import tracemalloc
 import weakref
 
@@ -23,7 +24,7 @@ from tinygrad_edu.tape import Record
 def init_mlp(seed: int, sizes=(784, 128, 10)) -> list[tg.Tensor]:
     rng = np.random.default_rng(seed)
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         bound = 1.0 / np.sqrt(fan_in)
         w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
         b = rng.uniform(-bound, bound, (fan_out,)).astype(np.float32)

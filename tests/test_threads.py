@@ -132,8 +132,13 @@ def test_each_thread_has_its_own_tape_and_anomaly_mode():
         t.start()
         t.join()
     assert seen["tape"] is not main_tape
-    assert seen == {"tape": seen["tape"], "starts_empty": 0, "anomaly": False, "records": 1,
-                    "after": 0}
+    assert seen == {
+        "tape": seen["tape"],
+        "starts_empty": 0,
+        "anomaly": False,
+        "records": 1,
+        "after": 0,
+    }
     assert len(main_tape) == 1  # the other thread neither saw nor released this record
     np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0, 5.0])
     del mine

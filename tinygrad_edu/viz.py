@@ -19,13 +19,13 @@ afterwards the tensor is drawn alone, marked "graph released".
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["to_dot", "render"]
+__all__ = ["render", "to_dot"]
 
 _PARAM = 'style=filled, fillcolor="#cfe2ff"'
 _CONST = 'style=filled, fillcolor="#eeeeee"'
@@ -82,7 +82,7 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_dot: expected a Tensor, got {type(tensor).__name__}")
     names = {id(t): name for name, t in (params or {}).items()}
-    tensors, records = _graph(tensor)
+    _, records = _graph(tensor)
     tensor_ids: dict[int, str] = {}
     lines = [
         "digraph tape {",
@@ -135,7 +135,7 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
 def render(
     tensor: Tensor,
     path: str,
-    format: str = "svg",  # noqa: A002 - graphviz's own name
+    format: str = "svg",
     params: Mapping[str, Tensor] | None = None,
 ) -> str:
     """Draw the graph of ``tensor`` to ``path`` as SVG or PNG; returns ``path``.
