@@ -39,7 +39,8 @@ def _stacks():
         (
             "avgpool-padded",
             lambda: nn.Sequential(
-                nn.Conv2d(1, 2, 5, padding=2), nn.AvgPool2d(3, stride=2, padding=1),
+                nn.Conv2d(1, 2, 5, padding=2),
+                nn.AvgPool2d(3, stride=2, padding=1),
                 nn.Conv2d(2, 1, 3, stride=2),
             ),
             (1, 19, 19),
@@ -47,7 +48,8 @@ def _stacks():
         (
             "non-square",
             lambda: nn.Sequential(
-                nn.Conv2d(1, 2, (3, 5), stride=(1, 2), padding=(1, 0)), nn.Tanh(),
+                nn.Conv2d(1, 2, (3, 5), stride=(1, 2), padding=(1, 0)),
+                nn.Tanh(),
                 nn.Conv2d(2, 1, (2, 3), dilation=(2, 1)),
             ),
             (1, 12, 21),
@@ -87,8 +89,9 @@ def test_dilation_leaves_holes_inside_the_box():
 
 def test_textbook_recurrence():
     """Two 3x3 stride-2 padding-1 convolutions: size 3 then 3 + 2*2 = 7, jump 4, start -3."""
-    model = nn.Sequential(nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ReLU(),
-                          nn.Conv2d(1, 1, 3, stride=2, padding=1))
+    model = nn.Sequential(
+        nn.Conv2d(1, 1, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(1, 1, 3, stride=2, padding=1)
+    )
     table = receptive_field_table(model)
     assert [name for name, _ in table] == ["input", "Conv2d", "ReLU", "Conv2d"]
     assert table[1][1] == AnalyticRF((3, 3), (2, 2), (-1, -1))

@@ -56,8 +56,17 @@ def test_fit_learns_and_logs():
     train = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
     val = DataLoader(TensorDataset(X, y), batch_size=64)
     net = nn.Linear(2, 2)
-    h = fit(net, train, nn.CrossEntropyLoss(), optim.SGD(net.parameters(), lr=0.5), 6,
-            val_loader=val, metrics={"acc": accuracy}, log_initial=True, log_steps=True)
+    h = fit(
+        net,
+        train,
+        nn.CrossEntropyLoss(),
+        optim.SGD(net.parameters(), lr=0.5),
+        6,
+        val_loader=val,
+        metrics={"acc": accuracy},
+        log_initial=True,
+        log_steps=True,
+    )
     epochs = h.series("train_loss")[0]
     assert epochs.tolist() == [0, 1, 2, 3, 4, 5, 6]
     assert h.last("train_loss") < h["train_loss"][0] / 2

@@ -5,11 +5,11 @@ import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu.utils.history import History  # noqa: E402
-from tinygrad_edu.utils.plot import plot_decision_boundary, plot_filters, plot_matrix  # noqa: E402
+import tinygrad_edu as tg
+from tinygrad_edu.utils.history import History
+from tinygrad_edu.utils.plot import plot_decision_boundary, plot_filters, plot_matrix
 
 
 @pytest.fixture(autouse=True)
@@ -25,11 +25,17 @@ def test_decision_boundary_of_a_line_lies_on_the_line():
     def model(t):
         return t[:, 0] + 2 * t[:, 1] - 1
 
-    ax = plot_decision_boundary(model, X, np.array([0, 1, 0, 1]), resolution=101, fill=False,
-                                scatter=False)
+    ax = plot_decision_boundary(
+        model, X, np.array([0, 1, 0, 1]), resolution=101, fill=False, scatter=False
+    )
     verts = np.concatenate(
-        [p.vertices for c in ax.collections if hasattr(c, "get_paths") for p in c.get_paths()
-         if len(p.vertices) > 1],
+        [
+            p.vertices
+            for c in ax.collections
+            if hasattr(c, "get_paths")
+            for p in c.get_paths()
+            if len(p.vertices) > 1
+        ],
         axis=0,
     )
     assert len(verts) > 10
@@ -50,10 +56,16 @@ def test_decision_boundary_multiclass_and_shapes():
 
 def test_decision_boundary_line_only_overlays():
     X = np.array([[0.0, 0.0], [1.0, 1.0]])
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     for k in range(3):
-        plot_decision_boundary(lambda t, k=k: t[:, 0] - 0.5 * k, X, ax=ax, fill=False,
-                               scatter=False, line_kw={"colors": "C%d" % k})
+        plot_decision_boundary(
+            lambda t, k=k: t[:, 0] - 0.5 * k,
+            X,
+            ax=ax,
+            fill=False,
+            scatter=False,
+            line_kw={"colors": f"C{k}"},
+        )
     assert len(ax.collections) == 3
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -143,8 +143,12 @@ def accuracy(output, target) -> float:
     return float((pred == tgt).mean())
 
 
-def evaluate(model, loader: Iterable, loss_fn: Callable | None = None,
-             metrics: Mapping[str, Callable] | None = None) -> dict:
+def evaluate(
+    model,
+    loader: Iterable,
+    loss_fn: Callable | None = None,
+    metrics: Mapping[str, Callable] | None = None,
+) -> dict:
     """Mean loss and metrics over a loader of ``(x, y)`` batches, without recording
     (``no_grad``) and in eval mode; batches are weighted by their size.
 
@@ -213,8 +217,12 @@ def fit(
         with history.paused():
             row = {"train_" + k: v for k, v in evaluate(model, loader, loss_fn, metrics).items()}
             if val_loader is not None:
-                row.update({"val_" + k: v for k, v in
-                            evaluate(model, val_loader, loss_fn, metrics).items()})
+                row.update(
+                    {
+                        "val_" + k: v
+                        for k, v in evaluate(model, val_loader, loss_fn, metrics).items()
+                    }
+                )
         history.log(epoch=0, step=0, **row)
     for epoch in range(epochs):
         if hasattr(model, "train"):
@@ -236,7 +244,11 @@ def fit(
         row = {"train_loss": total / max(count, 1)}
         if val_loader is not None:
             with history.paused():
-                row.update({"val_" + k: v for k, v in
-                            evaluate(model, val_loader, loss_fn, metrics).items()})
+                row.update(
+                    {
+                        "val_" + k: v
+                        for k, v in evaluate(model, val_loader, loss_fn, metrics).items()
+                    }
+                )
         history.log(epoch=epoch + 1, step=step, **row)
     return history

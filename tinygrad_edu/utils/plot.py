@@ -5,7 +5,7 @@ matplotlib is imported inside each function, so ``import tinygrad_edu`` never ne
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,12 +58,15 @@ def plot_decision_boundary(
         classes = scores.argmax(axis=1).reshape(gx.shape)
         if fill:
             ax.contourf(gx, gy, classes, levels=np.arange(k + 1) - 0.5, cmap=cmap, alpha=0.3)
-        ax.contour(gx, gy, classes, levels=np.arange(k) + 0.5, **({"colors": "k"} | (line_kw or {})))
+        ax.contour(
+            gx, gy, classes, levels=np.arange(k) + 0.5, **({"colors": "k"} | (line_kw or {}))
+        )
     else:
         field = scores.reshape(gx.shape)
         if fill:
-            ax.contourf(gx, gy, (field > 0).astype(float), levels=[-0.5, 0.5, 1.5], cmap=cmap,
-                        alpha=0.3)
+            ax.contourf(
+                gx, gy, (field > 0).astype(float), levels=[-0.5, 0.5, 1.5], cmap=cmap, alpha=0.3
+            )
         ax.contour(gx, gy, field, levels=[0.0], **({"colors": "k"} | (line_kw or {})))
     if scatter:
         c = None if y is None else np.asarray(getattr(y, "data", y)).reshape(-1)
@@ -73,8 +76,15 @@ def plot_decision_boundary(
     return ax
 
 
-def plot_matrix(a, ax=None, *, title: str | None = None, annotate: bool = True,
-                fmt: str = "{:g}", cmap: str = "Blues"):
+def plot_matrix(
+    a,
+    ax=None,
+    *,
+    title: str | None = None,
+    annotate: bool = True,
+    fmt: str = "{:g}",
+    cmap: str = "Blues",
+):
     """A 2-D array as a heat map with its numbers written in (e.g. a conv input, its kernel,
     the im2col matrix). Returns the axes."""
     import matplotlib.pyplot as plt
@@ -88,8 +98,15 @@ def plot_matrix(a, ax=None, *, title: str | None = None, annotate: bool = True,
     if annotate:
         mid = (np.nanmax(a) + np.nanmin(a)) / 2 if a.size else 0
         for (i, j), v in np.ndenumerate(a):
-            ax.text(j, i, fmt.format(v), ha="center", va="center",
-                    color="white" if v > mid else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                fmt.format(v),
+                ha="center",
+                va="center",
+                color="white" if v > mid else "black",
+                fontsize=9,
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:

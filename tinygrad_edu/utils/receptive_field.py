@@ -17,7 +17,7 @@ so output pixel ``o`` sees input rows ``start + o * jump ... start + o * jump + 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -31,8 +31,20 @@ __all__ = [
 
 # layers that keep every spatial position where it was (elementwise or per-channel)
 _POINTWISE = {
-    "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "ELU", "SiLU", "Softplus", "Identity",
-    "Dropout", "Dropout2d", "BatchNorm2d", "GroupNorm", "LayerNorm",
+    "ReLU",
+    "LeakyReLU",
+    "Tanh",
+    "Sigmoid",
+    "GELU",
+    "ELU",
+    "SiLU",
+    "Softplus",
+    "Identity",
+    "Dropout",
+    "Dropout2d",
+    "BatchNorm2d",
+    "GroupNorm",
+    "LayerNorm",
 }
 
 
@@ -81,7 +93,9 @@ def _pair(v, name: str, layer: str) -> tuple[int, int]:
         return (int(v), int(v))
     v = tuple(int(a) for a in v)
     if len(v) != 2:
-        raise ValueError(f"analytic_receptive_field: {layer}.{name} = {v}; expected an int or a pair")
+        raise ValueError(
+            f"analytic_receptive_field: {layer}.{name} = {v}; expected an int or a pair"
+        )
     return v
 
 
