@@ -227,8 +227,8 @@ def fit(
     for epoch in range(epochs):
         if hasattr(model, "train"):
             model.train()
-        batches = list(loader) if log_steps else loader
-        n_batches = len(batches) if log_steps else None
+        batches = loader if hasattr(loader, "__len__") else list(loader)  # len for step rows
+        n_batches = len(batches)
         total, count = 0.0, 0
         for b, (x, y) in enumerate(batches):
             optimizer.zero_grad()
