@@ -5,7 +5,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import nn
-from tinygrad_edu.utils.receptive_field import (
+from tinygrad_edu.utils.receptive import (
     AnalyticRF,
     analytic_receptive_field,
     receptive_field,

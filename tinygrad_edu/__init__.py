@@ -149,3 +149,18 @@ def allclose(a, b, rtol=1e-5, atol=1e-8) -> bool:
 
 
 __version__ = "0.1.0"
+
+# Subpackages load on first use (PEP 562), so `import tinygrad_edu as tg; tg.nn.Linear` works
+# as with torch while the engine itself never imports nn, optim or their optional dependencies.
+_SUBMODULES = {
+    "nn", "optim", "utils", "datasets", "viz", "gradcheck", "testing", "autograd", "bench",
+}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
