@@ -195,10 +195,13 @@ class Function:
         out = Tensor._wrap(data, record)
         if cls.is_view:
             out._vc = args[0]._shared_vc()
-        if _state.anomaly:
+        anomaly = _state.anomaly  # all that anomaly mode costs when off: this one read
+        if anomaly:
             _tape.check_finite(data, cls.__name__, "forward", None)
         if record:
             if ctx._saved:
                 ctx._resolve(out)
-            out._record = _state.tape.append(cls, ctx, out)
+            out._record = rec = _state.tape.append(cls, ctx, out)
+            if anomaly:
+                rec.where = _tape._user_frame()
         return out

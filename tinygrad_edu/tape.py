@@ -103,10 +103,8 @@ class Tape:
         rec.seq = seq
         rec.fn = fn
         rec.ctx = ctx
-        rec.where = None
+        rec.where = None  # the creating source line, set by Function.apply in anomaly mode
         self._records[seq] = rec
-        if _state.anomaly:
-            rec.where = _user_frame()
         return rec
 
     def purge(self) -> None:
