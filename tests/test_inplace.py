@@ -317,3 +317,15 @@ def test_optimizer_updates_are_in_place_and_bump_versions(make):
         opt.step()
         assert w._version == step and w.data is buf
     assert np.abs(w.data).sum() < 3.0
+
+
+def test_where_mask_changed_before_backward_is_caught():
+    """Where keeps its mask for backward: a mask changed in place must not misroute gradients."""
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    mask = tg.tensor([True, False, True])
+    loss = tg.where(mask, w * 2, w * 0).sum()
+    line = next_line()
+    mask[1] = True
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, "Where", "input 0", line, "x[index] = value")

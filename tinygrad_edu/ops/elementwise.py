@@ -304,16 +304,16 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.cond = cond
-        out = np.where(cond, a, b)
-        return out
+        ctx.save_for_backward(cond)  # version-checked when cond is a tensor (a mask changed
+        return np.where(cond, a, b)  # in place before backward raises, never misroutes)
 
     @staticmethod
     def backward(ctx, grad):
+        (cond,) = ctx.saved_arrays
         _, na, nb = ctx.needs_input_grad
         zero = 0.0
-        ga = Where.apply(ctx.cond, grad, zero) if na else None
-        gb = Where.apply(ctx.cond, zero, grad) if nb else None
+        ga = Where.apply(cond, grad, zero) if na else None
+        gb = Where.apply(cond, zero, grad) if nb else None
         return None, ga, gb
 
 
@@ -371,9 +371,12 @@ def cos(x): return Cos.apply(x)
 
 def where(cond, a, b):
     """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
-    c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-    if c.dtype != np.bool_:
-        c = c.astype(bool)
+    if isinstance(cond, Tensor) and cond.data.dtype == np.bool_:
+        c = cond  # passed as the tensor, so Where's saved mask is version-checked
+    else:
+        c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+        if c.dtype != np.bool_:
+            c = c.astype(bool)
     operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
     broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
     return Where.apply(c, a, b)
