@@ -20,8 +20,15 @@ from tinygrad_edu.bench import reference_numpy as R
 
 
 def _tiny(tmp_path, **kw) -> H.Config:
-    kw = {"out": tmp_path, "rounds": 1, "sleep": 0.0, "max_reps": 1, "compare": False,
-          "plots": False, **kw}
+    kw = {
+        "out": tmp_path,
+        "rounds": 1,
+        "sleep": 0.0,
+        "max_reps": 1,
+        "compare": False,
+        "plots": False,
+        **kw,
+    }
     return H.Config.make(quick=True, **kw)
 
 
@@ -115,8 +122,9 @@ def test_numerical_gradient_matches_backprop():
 def test_compare_alternates_blocks_and_pools_samples(tmp_path):
     calls = []
     cfg = _tiny(tmp_path, rounds=3)
-    timings = H.compare({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-                        cfg, reps=2, warmup=1)
+    timings = H.compare(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, cfg, reps=2, warmup=1
+    )
     # round 0: a then b; round 1: b then a; round 2: a then b (1 warm-up + 2 timed each)
     assert "".join(calls) == "aaabbb" + "bbbaaa" + "aaabbb"
     assert [len(t.samples) for t in timings.values()] == [6, 6]
@@ -125,10 +133,12 @@ def test_compare_alternates_blocks_and_pools_samples(tmp_path):
 
 
 def test_bench_package_imports_no_optional_dependency():
-    code = ("import sys, tinygrad_edu.bench, tinygrad_edu.bench.steps, "
-            "tinygrad_edu.bench.numdiff, tinygrad_edu.bench.overhead, tinygrad_edu.bench.memory; "
-            "print([m for m in ('torch', 'matplotlib', 'threadpoolctl', 'autograd', 'mygrad') "
-            "if m in sys.modules])")
+    code = (
+        "import sys, tinygrad_edu.bench, tinygrad_edu.bench.steps, "
+        "tinygrad_edu.bench.numdiff, tinygrad_edu.bench.overhead, tinygrad_edu.bench.memory; "
+        "print([m for m in ('torch', 'matplotlib', 'threadpoolctl', 'autograd', 'mygrad') "
+        "if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -137,15 +147,43 @@ def test_cli_runs_every_benchmark_in_a_tiny_configuration(tmp_path, capsys):
     from tinygrad_edu import bench
 
     pytest.importorskip("matplotlib")
-    rc = bench.cli(["--quick", "--no-compare", "--rounds", "1", "--reps", "1", "--sleep", "0",
-                    "--out", str(tmp_path)])
+    rc = bench.cli(
+        [
+            "--quick",
+            "--no-compare",
+            "--rounds",
+            "1",
+            "--reps",
+            "1",
+            "--sleep",
+            "0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     text = capsys.readouterr().out
-    for title in ("numerical differentiation vs backprop", "MLP step", "CNN step",
-                  "per-op overhead", "peak memory", "inference", "detect_anomaly", "targets"):
+    for title in (
+        "numerical differentiation vs backprop",
+        "MLP step",
+        "CNN step",
+        "per-op overhead",
+        "peak memory",
+        "inference",
+        "detect_anomaly",
+        "targets",
+    ):
         assert title in text
-    for name in ("numdiff_vs_backprop", "mlp_step", "cnn_step", "per_op_overhead",
-                 "peak_memory", "inference", "anomaly_mode", "summary"):
+    for name in (
+        "numdiff_vs_backprop",
+        "mlp_step",
+        "cnn_step",
+        "per_op_overhead",
+        "peak_memory",
+        "inference",
+        "anomaly_mode",
+        "summary",
+    ):
         data = json.loads((tmp_path / f"{name}.json").read_text())
         assert data["environment"]["numpy"] == np.__version__
     assert (tmp_path / "numdiff_vs_backprop.png").stat().st_size > 0

@@ -53,19 +53,36 @@ def parse_args(argv, default_only=None) -> argparse.Namespace:
         description="Benchmarks: tables on stdout, JSON + PNG in --out.",
     )
     p.add_argument("--quick", action="store_true", help="a smoke run, well under a minute")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results"),
-                   help="directory for JSON and PNG results (default: benchmarks/results)")
-    p.add_argument("--only", default=",".join(default_only or BENCHMARKS),
-                   help=f"comma-separated subset of: {','.join(BENCHMARKS + EXTRA)} "
-                   "(profile: a per-op cost ladder and cProfile hotspots; not run by default)")
-    p.add_argument("--no-compare", action="store_true",
-                   help="leave out the PyTorch / HIPS autograd / MyGrad columns")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("benchmarks/results"),
+        help="directory for JSON and PNG results (default: benchmarks/results)",
+    )
+    p.add_argument(
+        "--only",
+        default=",".join(default_only or BENCHMARKS),
+        help=f"comma-separated subset of: {','.join(BENCHMARKS + EXTRA)} "
+        "(profile: a per-op cost ladder and cProfile hotspots; not run by default)",
+    )
+    p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="leave out the PyTorch / HIPS autograd / MyGrad columns",
+    )
     p.add_argument("--no-plots", action="store_true", help="write no PNG files")
-    p.add_argument("--no-pin-malloc", action="store_true",
-                   help="leave glibc's malloc thresholds dynamic (to see the page faults)")
-    p.add_argument("--threads", type=int, default=None,
-                   help="BLAS (and torch) threads; default: as NumPy found them. On a busy "
-                   "machine 1 gives steadier ratios (spinning BLAS workers lose their core)")
+    p.add_argument(
+        "--no-pin-malloc",
+        action="store_true",
+        help="leave glibc's malloc thresholds dynamic (to see the page faults)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="BLAS (and torch) threads; default: as NumPy found them. On a busy "
+        "machine 1 gives steadier ratios (spinning BLAS workers lose their core)",
+    )
     p.add_argument("--rounds", type=int, default=None, help="blocks per implementation")
     p.add_argument("--reps", type=int, default=None, help="cap on timed calls per block")
     p.add_argument("--sleep", type=float, default=None, help="seconds of sleep before a block")
@@ -118,9 +135,17 @@ def cli(argv=None, default_only=None) -> int:
         (cfg.out / "README_performance.md").write_text(md)
         print(H.banner("README 'Performance' section (also in README_performance.md)"))
         print(md)
-    H.write_json(cfg, "summary", {"targets": summary, "seconds": elapsed, "seconds_each": seconds,
-                                  "command": cmd,
-                                  "benchmarks": args.only})
+    H.write_json(
+        cfg,
+        "summary",
+        {
+            "targets": summary,
+            "seconds": elapsed,
+            "seconds_each": seconds,
+            "command": cmd,
+            "benchmarks": args.only,
+        },
+    )
     return 0
 
 
@@ -140,8 +165,16 @@ def targets(results: dict) -> list[dict]:
     rows = []
 
     def add(what, value, limit, unit="x"):
-        rows.append({"target": what, "value": value, "limit": limit, "unit": unit,
-                     "holds": value <= limit, "miss_pct": max(0.0, (value / limit - 1) * 100)})
+        rows.append(
+            {
+                "target": what,
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "holds": value <= limit,
+                "miss_pct": max(0.0, (value / limit - 1) * 100),
+            }
+        )
 
     if "mlp" in results:
         add("MLP step / hand NumPy", results["mlp"]["float32"]["engine_over_hand"], 1.05)
@@ -160,10 +193,16 @@ def targets(results: dict) -> list[dict]:
     if "memory" in results:
         add("MLP step peak memory / hand NumPy", results["memory"]["engine_over_hand"], 1.15)
     if "inference" in results:
-        add("MLP no_grad inference / hand NumPy", results["inference"]["mlp"]["engine_over_hand"],
-            1.05)
-        add("CNN no_grad inference / hand NumPy", results["inference"]["cnn"]["engine_over_hand"],
-            1.05)
+        add(
+            "MLP no_grad inference / hand NumPy",
+            results["inference"]["mlp"]["engine_over_hand"],
+            1.05,
+        )
+        add(
+            "CNN no_grad inference / hand NumPy",
+            results["inference"]["cnn"]["engine_over_hand"],
+            1.05,
+        )
     return rows
 
 
@@ -182,16 +221,19 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
     """Markdown for the README: the machine, the command, the step table and the targets."""
     env = H.environment()
     blas = next((p for p in env["blas"] if p.get("user_api") == "blas"), {})
-    lines = [
-        "## Performance",
-        "",
+    machine = (
         f"Measured with `{cmd}` on {env['cpu']} ({env['cpu_count']} cores), Python "
         f"{env['python']}, NumPy {env['numpy']} with {blas.get('internal_api', '?')} "
         f"{blas.get('version', '')} (kernel {blas.get('architecture', '?')}, "
         f"{blas.get('num_threads', '?')} threads)"
         + (f", PyTorch {env['torch']}" if "torch" in env else "")
         + f"; malloc {env['malloc'].split(':')[0]}. Medians of side-by-side blocks; "
-        "ratios are to a hand-written NumPy forward + backward of the same model.",
+        "ratios are to a hand-written NumPy forward + backward of the same model."
+    )
+    lines = [
+        "## Performance",
+        "",
+        machine,
         "",
         "| step (float32) | " + " | ".join(_step_columns(results)) + " |",
         "|---|" + "---|" * len(_step_columns(results)),
@@ -207,8 +249,10 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
     lines += [
         "",
         "Per-op overhead (forward + backward, 1-element tensor): "
-        + ", ".join(f"{k} {v:.1f} us" for k, v in us.items()
-                    if "forward" not in k and "no_grad" not in k) + ".",
+        + ", ".join(
+            f"{k} {v:.1f} us" for k, v in us.items() if "forward" not in k and "no_grad" not in k
+        )
+        + ".",
         "",
         "| target | measured | limit | |",
         "|---|---|---|---|",
@@ -218,14 +262,16 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         verdict = "holds" if r["holds"] else f"missed by {r['miss_pct']:.0f}%"
         lines.append(f"| {r['target']} | {r['value']:.2f}{u} | {r['limit']:.2f}{u} | {verdict} |")
     fits = results["numdiff"]["scaling"]["fits"]
+    slope_num = fits["numerical_s"].get("N>=1e3", fits["numerical_s"]["all"])
+    slope_bp = fits["backprop_s"].get("N>=1e3", fits["backprop_s"]["all"])
     lines += [
         "",
         "![numerical differentiation vs backprop](benchmarks/results/numdiff_vs_backprop.png)",
         "",
-        "Numerical differentiation vs backprop: fitted log-log slopes "
-        f"{fits['numerical_s'].get('N>=1e3', fits['numerical_s']['all']):.2f} (central "
-        f"differences) and {fits['backprop_s'].get('N>=1e3', fits['backprop_s']['all']):.2f} "
-        "(backprop) for N >= 1e3.",
+        (
+            f"Numerical differentiation vs backprop: fitted log-log slopes {slope_num:.2f} "
+            f"(central differences) and {slope_bp:.2f} (backprop) for N >= 1e3."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -243,4 +289,4 @@ if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
 
 
-__all__ = ["main", "cli", "BENCHMARKS"]
+__all__ = ["BENCHMARKS", "cli", "main"]

@@ -28,9 +28,9 @@ import platform
 import resource
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -51,7 +51,7 @@ class Config:
     max_reps: int | None = None  # cap on timed calls per block (smoke tests: 1)
 
     @classmethod
-    def make(cls, quick: bool = False, **kw) -> "Config":
+    def make(cls, quick: bool = False, **kw) -> Config:
         if quick:
             kw.setdefault("rounds", 2)
             kw.setdefault("sleep", 0.1)
@@ -113,7 +113,9 @@ def limit_threads(n: int) -> None:
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
-        raise SystemExit("--threads needs threadpoolctl: pip install 'tinygrad_edu[bench]'") from None
+        raise SystemExit(
+            "--threads needs threadpoolctl: pip install 'tinygrad_edu[bench]'"
+        ) from None
     _LIMITS.append(threadpool_limits(limits=n))
 
 
@@ -142,8 +144,19 @@ def _cpu_model() -> str:
 def environment() -> dict:
     """Everything a reader needs to trust (or distrust) a table."""
     blas = [
-        {k: p.get(k) for k in ("user_api", "internal_api", "version", "architecture",
-                               "num_threads", "threading_layer", "filepath") if k in p}
+        {
+            k: p.get(k)
+            for k in (
+                "user_api",
+                "internal_api",
+                "version",
+                "architecture",
+                "num_threads",
+                "threading_layer",
+                "filepath",
+            )
+            if k in p
+        }
         for p in blas_info()
     ]
     env = {
@@ -188,8 +201,11 @@ def format_environment(env: dict) -> str:
     lines.append(f"malloc: {env['malloc']};  {env['gc']}")
     extra = [f"{k} {env[k]}" for k in ("torch", "autograd", "mygrad") if k in env]
     if extra:
-        lines.append("compared: " + ", ".join(extra)
-                     + (f" (torch threads {env['torch_threads']})" if "torch_threads" in env else ""))
+        lines.append(
+            "compared: "
+            + ", ".join(extra)
+            + (f" (torch threads {env['torch_threads']})" if "torch_threads" in env else "")
+        )
     return "\n".join(lines)
 
 
@@ -198,12 +214,12 @@ def optional(name: str):
     """Import an optional comparison framework, or None when it is not installed."""
     try:
         if name == "autograd":
-            import autograd  # noqa: F401
+            import autograd
             import autograd.numpy  # noqa: F401
 
             return sys.modules["autograd"]
         mod = __import__(name)
-    except Exception:  # ImportError, or a broken install: the column is just left out
+    except Exception:  # noqa: BLE001 - ImportError or a broken install: leave the column out
         return None
     if name == "torch":
         mod.set_num_threads(numpy_blas_threads())  # same thread count as NumPy's BLAS
@@ -295,8 +311,9 @@ def fmt_time(s: float) -> str:
     return f"{s:.2f} s"
 
 
-def timing_table(timings: dict[str, Timing], ref: str, per: float = 1.0,
-                 unit: str | None = None) -> str:
+def timing_table(
+    timings: dict[str, Timing], ref: str, per: float = 1.0, unit: str | None = None
+) -> str:
     """A table: median, quartiles, ratio to ``ref``, page faults per call.
 
     ``per`` divides every time (e.g. the number of ops, for microseconds per op); ``unit``
@@ -307,10 +324,10 @@ def timing_table(timings: dict[str, Timing], ref: str, per: float = 1.0,
     for n, t in timings.items():
         if unit:
             med = f"{t.median / per * 1e6:.2f} {unit}"
-            spread = f"{t.quantile(.25) / per * 1e6:.2f}..{t.quantile(.75) / per * 1e6:.2f}"
+            spread = f"{t.quantile(0.25) / per * 1e6:.2f}..{t.quantile(0.75) / per * 1e6:.2f}"
         else:
             med = fmt_time(t.median)
-            spread = f"{fmt_time(t.quantile(.25))}..{fmt_time(t.quantile(.75))}"
+            spread = f"{fmt_time(t.quantile(0.25))}..{fmt_time(t.quantile(0.75))}"
         ratio = f"{t.median / base:.2f}x" if base else "-"
         lines.append(f"{n:<26}{med:>12}{spread:>22}{ratio:>16}{t.faults / max(t.calls, 1):>13.1f}")
     return "\n".join(lines)
@@ -349,21 +366,35 @@ def pyplot():
     return plt
 
 
-def bar_plot(cfg: Config, name: str, title: str, timings: dict[str, Timing], ref: str,
-             scale: float = 1e3, unit: str = "ms") -> Path | None:
+def bar_plot(
+    cfg: Config,
+    name: str,
+    title: str,
+    timings: dict[str, Timing],
+    ref: str,
+    scale: float = 1e3,
+    unit: str = "ms",
+) -> Path | None:
     """Medians as bars, the p25..p75 spread as error bars, ratios to ``ref`` on top."""
     if not cfg.plots:
         return None
     plt = pyplot()
     names = list(timings)
     med = np.array([timings[n].median for n in names]) * scale
-    lo = med - np.array([timings[n].quantile(.25) for n in names]) * scale
-    hi = np.array([timings[n].quantile(.75) for n in names]) * scale - med
+    lo = med - np.array([timings[n].quantile(0.25) for n in names]) * scale
+    hi = np.array([timings[n].quantile(0.75) for n in names]) * scale - med
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(names), 3.6))
-    colors = ["tab:blue" if n.startswith("tinygrad_edu") else
-              "tab:gray" if n.startswith("hand") else "tab:orange" for n in names]
-    ax.bar(range(len(names)), med, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)], color=colors,
-           capsize=3)
+    colors = [
+        "tab:blue"
+        if n.startswith("tinygrad_edu")
+        else "tab:gray"
+        if n.startswith("hand")
+        else "tab:orange"
+        for n in names
+    ]
+    ax.bar(
+        range(len(names)), med, yerr=[np.maximum(lo, 0), np.maximum(hi, 0)], color=colors, capsize=3
+    )
     base = timings[ref].median * scale if ref in timings else None
     for i, m in enumerate(med):
         if base:

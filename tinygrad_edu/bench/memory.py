@@ -40,8 +40,12 @@ def measure(make, warmup: int = 2) -> dict:
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    return {"name": impl.name, "peak_bytes": peak, "transient_bytes": peak - before,
-            "held_bytes": before}
+    return {
+        "name": impl.name,
+        "peak_bytes": peak,
+        "transient_bytes": peak - before,
+        "held_bytes": before,
+    }
 
 
 def run(cfg: H.Config) -> dict:
@@ -54,7 +58,7 @@ def run(cfg: H.Config) -> dict:
         for name, maker in (("autograd", M.autograd_mlp), ("mygrad", M.mygrad_mlp)):
             mod = H.optional(name)
             if mod is not None:
-                makers[name] = (lambda m=mod, f=maker: f(params, x, y, m))
+                makers[name] = lambda m=mod, f=maker: f(params, x, y, m)
     rows = {}
     for make in makers.values():
         r = measure(make)
@@ -66,14 +70,23 @@ def run(cfg: H.Config) -> dict:
     head = f"{'implementation':<26}{'peak':>12}{'x hand':>9}{'transient':>12}{'held':>12}"
     lines = [head, "-" * len(head)]
     for n, r in rows.items():
-        lines.append(f"{n:<26}{_mb(r['peak_bytes']):>12}{r['peak_bytes'] / ref:>8.2f}x"
-                     f"{_mb(r['transient_bytes']):>12}{_mb(r['held_bytes']):>12}")
-    lines.append(f"(parameters alone: {_mb(weights)}; held = live before the step: parameters, "
-                 "gradients, optimizer state)")
+        lines.append(
+            f"{n:<26}{_mb(r['peak_bytes']):>12}{r['peak_bytes'] / ref:>8.2f}x"
+            f"{_mb(r['transient_bytes']):>12}{_mb(r['held_bytes']):>12}"
+        )
+    lines.append(
+        f"(parameters alone: {_mb(weights)}; held = live before the step: parameters, "
+        "gradients, optimizer state)"
+    )
     print("\n".join(lines))
-    out = {"rows": rows, "param_bytes": weights,
-           "engine_over_hand": rows[next(n for n in rows if n.startswith("tinygrad_edu"))]
-           ["peak_bytes"] / ref}
+    out = {
+        "rows": rows,
+        "param_bytes": weights,
+        "engine_over_hand": rows[next(n for n in rows if n.startswith("tinygrad_edu"))][
+            "peak_bytes"
+        ]
+        / ref,
+    }
     _plot(cfg, rows, title)
     H.write_json(cfg, "peak_memory", out)
     return out
@@ -99,4 +112,3 @@ def _plot(cfg: H.Config, rows: dict, title: str) -> None:
     ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     H.save_fig(cfg, fig, "peak_memory")
-

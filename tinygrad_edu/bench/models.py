@@ -12,8 +12,8 @@ hand-written NumPy reference, and optional PyTorch, HIPS autograd and MyGrad col
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -118,8 +118,9 @@ def _engine_training(name, model_fn, params_t, x, y, make_opt, zero_grad, loss_f
         fwd_bwd()
         return [p.grad.data.copy() for p in params_t()]
 
-    return Impl(name, step, forward, fwd_bwd, infer, grads,
-                params=lambda: [p.data for p in params_t()])
+    return Impl(
+        name, step, forward, fwd_bwd, infer, grads, params=lambda: [p.data for p in params_t()]
+    )
 
 
 def engine_mlp(params, x, y, name: str = "tinygrad_edu") -> Impl:
@@ -135,8 +136,16 @@ def engine_mlp(params, x, y, name: str = "tinygrad_edu") -> Impl:
         model = nn.Sequential(*layers[:-1])
         _load(model.parameters(), params)
         sgd = optim.SGD(model.parameters(), lr=LR)
-        return _engine_training(name, model, lambda: list(model.parameters()), x, y,
-                                lambda: sgd.step, sgd.zero_grad, nn.functional.cross_entropy)
+        return _engine_training(
+            name,
+            model,
+            lambda: list(model.parameters()),
+            x,
+            y,
+            lambda: sgd.step,
+            sgd.zero_grad,
+            nn.functional.cross_entropy,
+        )
     ps = [tg.tensor(a, requires_grad=True) for a in params]
 
     def model(h):
@@ -146,8 +155,16 @@ def engine_mlp(params, x, y, name: str = "tinygrad_edu") -> Impl:
                 h = h.relu()
         return h
 
-    return _engine_training(name + " (core ops)", model, lambda: ps, x, y,
-                            lambda: lambda: _sgd_core(ps), lambda: _zero_core(ps), _xent_core)
+    return _engine_training(
+        name + " (core ops)",
+        model,
+        lambda: ps,
+        x,
+        y,
+        lambda: lambda: _sgd_core(ps),
+        lambda: _zero_core(ps),
+        _xent_core,
+    )
 
 
 def engine_cnn(params, x, y, name: str = "tinygrad_edu") -> Impl:
@@ -157,14 +174,27 @@ def engine_cnn(params, x, y, name: str = "tinygrad_edu") -> Impl:
         from tinygrad_edu import nn, optim
 
         model = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * 7 * 7, 10),
+            nn.Conv2d(1, 16, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 10),
         )
         _load(model.parameters(), params)
         sgd = optim.SGD(model.parameters(), lr=LR)
-        return _engine_training(name, model, lambda: list(model.parameters()), x, y,
-                                lambda: sgd.step, sgd.zero_grad, nn.functional.cross_entropy)
+        return _engine_training(
+            name,
+            model,
+            lambda: list(model.parameters()),
+            x,
+            y,
+            lambda: sgd.step,
+            sgd.zero_grad,
+            nn.functional.cross_entropy,
+        )
     ps = [tg.tensor(a, requires_grad=True) for a in params]
 
     def model(h):
@@ -174,8 +204,16 @@ def engine_cnn(params, x, y, name: str = "tinygrad_edu") -> Impl:
         h = _pool2_core(h)
         return h.reshape(h.shape[0], -1) @ ps[4].T + ps[5]
 
-    return _engine_training(name + " (core ops)", model, lambda: ps, x, y,
-                            lambda: lambda: _sgd_core(ps), lambda: _zero_core(ps), _xent_core)
+    return _engine_training(
+        name + " (core ops)",
+        model,
+        lambda: ps,
+        x,
+        y,
+        lambda: lambda: _sgd_core(ps),
+        lambda: _zero_core(ps),
+        _xent_core,
+    )
 
 
 def _load(parameters, arrays) -> None:
@@ -296,7 +334,7 @@ def autograd_cnn(params, x, y, autograd) -> Impl:
     def conv(h, w, b):  # im2col from 9 stacked slices, (C, kh, kw) column order
         n, c, hh, ww = h.shape
         hp = anp.pad(h, ((0, 0), (0, 0), (1, 1), (1, 1)), "constant")
-        cols = anp.stack([hp[:, :, i:i + hh, j:j + ww] for i in range(3) for j in range(3)], 2)
+        cols = anp.stack([hp[:, :, i : i + hh, j : j + ww] for i in range(3) for j in range(3)], 2)
         cols = anp.reshape(anp.transpose(cols, (0, 3, 4, 1, 2)), (n * hh * ww, c * 9))
         out = anp.dot(cols, anp.reshape(w, (w.shape[0], -1)).T) + b
         return anp.transpose(anp.reshape(out, (n, hh, ww, -1)), (0, 3, 1, 2))
@@ -330,8 +368,14 @@ def _autograd_training(params, x, y, logits, autograd) -> Impl:
         for p, g in zip(ps, grad_fn(ps)):
             p -= LR * g
 
-    return Impl("HIPS autograd", step, lambda: loss(ps), lambda: grad_fn(ps),
-                lambda: logits(ps, x), lambda: [np.asarray(g) for g in grad_fn(ps)])
+    return Impl(
+        "HIPS autograd",
+        step,
+        lambda: loss(ps),
+        lambda: grad_fn(ps),
+        lambda: logits(ps, x),
+        lambda: [np.asarray(g) for g in grad_fn(ps)],
+    )
 
 
 # -- MyGrad -------------------------------------------------------------------------------------
@@ -355,10 +399,12 @@ def mygrad_cnn(params, x, y, mg) -> Impl:
     from mygrad.nnet.layers import conv_nd, max_pool
 
     def logits(ps, h):
-        h = max_pool(relu(conv_nd(h, ps[0], stride=1, padding=1) + ps[1].reshape(1, -1, 1, 1)),
-                     (2, 2), 2)
-        h = max_pool(relu(conv_nd(h, ps[2], stride=1, padding=1) + ps[3].reshape(1, -1, 1, 1)),
-                     (2, 2), 2)
+        h = max_pool(
+            relu(conv_nd(h, ps[0], stride=1, padding=1) + ps[1].reshape(1, -1, 1, 1)), (2, 2), 2
+        )
+        h = max_pool(
+            relu(conv_nd(h, ps[2], stride=1, padding=1) + ps[3].reshape(1, -1, 1, 1)), (2, 2), 2
+        )
         return mg.matmul(h.reshape(h.shape[0], -1), ps[4].T) + ps[5]
 
     return _mygrad_training(params, x, y, logits, mg)
@@ -401,8 +447,9 @@ _MAKERS = {
 }
 
 
-def implementations(kind: str, params, x, y, compare: bool = True,
-                    skip: tuple[str, ...] = ()) -> dict[str, Impl]:
+def implementations(
+    kind: str, params, x, y, compare: bool = True, skip: tuple[str, ...] = ()
+) -> dict[str, Impl]:
     """The engine and the hand reference, then every installed comparison framework."""
     from .harness import optional
 

@@ -3,9 +3,10 @@
 The lecture's claim: a central-difference gradient costs 2N forwards, O(N)·O(forward) =
 O(N²) for a network whose forward is O(N); backprop costs one forward and one reverse pass,
 O(N). MLPs d-d-10 (batch 64, float64, the engine's own forward under ``no_grad`` for the
-finite differences) span N ~1e2..1e5 parameters. When 2N forwards would take too long, a
-random subset of coordinates is timed and the full time is extrapolated linearly (every
-coordinate costs two forwards of the same network); the table says which.
+finite differences) span N ~1e2..1e5 parameters. Coordinates are differentiated in random
+order for a fixed time budget per size (4 s; 0.4 s with --quick); when that does not cover
+all N, the full time is extrapolated linearly from the timed subset (every coordinate costs
+two forwards of the same network), and the table marks the row.
 
 Then ``time(forward + backward) / time(forward)`` for the MLP and CNN training models: the
 "cheap gradient principle" says a reverse pass costs a small constant times the forward.
@@ -66,27 +67,41 @@ def numerical_grad(ps, loss, coords) -> np.ndarray:
     return out
 
 
+def timed_numerical_grad(ps, loss, budget_s: float, seed: int = 0):
+    """Central differences over the coordinates in random order until ``budget_s`` seconds
+    are spent (or all are done). Returns (coords, gradient values, seconds)."""
+    n_each = [p.data.size for p in ps]
+    starts = np.cumsum([0] + n_each)
+    order = np.random.default_rng(seed).permutation(int(starts[-1]))
+    coords, values = [], []
+    spent, chunk = 0.0, 8
+    while len(coords) < len(order) and spent < budget_s:
+        flat = order[len(coords) : len(coords) + chunk]
+        block = [
+            (int(i), int(k - starts[i]))
+            for k in flat
+            for i in [int(np.searchsorted(starts, k, side="right") - 1)]
+        ]
+        t0 = time.perf_counter()
+        values.append(numerical_grad(ps, loss, block))
+        spent += time.perf_counter() - t0
+        coords += block
+        chunk = min(2 * chunk, 512)
+    return coords, np.concatenate(values), spent
+
+
 def run_scaling(cfg: H.Config) -> dict:
-    budget = 600 if cfg.quick else 4000  # at most this many coordinates timed per size
+    budget_s = 0.4 if cfg.quick else 4.0  # seconds of finite differences timed per size
     rows = []
     for d in _sizes(cfg):
         ps, loss, _ = _mlp(d)
         n = sum(p.data.size for p in ps)
-        all_coords = [(i, j) for i, p in enumerate(ps) for j in range(p.data.size)]
-        if n <= budget:
-            coords = all_coords
-        else:
-            rng = np.random.default_rng(d)
-            pick = rng.choice(n, size=budget // 8 if cfg.quick else budget // 16, replace=False)
-            coords = [all_coords[k] for k in np.sort(pick)]
-        numerical_grad(ps, loss, coords[:5])  # warm-up
+        numerical_grad(ps, loss, [(0, 0)] * 3)  # warm-up
         time.sleep(cfg.sleep)
-        t0 = time.perf_counter()
-        num = numerical_grad(ps, loss, coords)
-        t_num = time.perf_counter() - t0
+        coords, num, t_num = timed_numerical_grad(ps, loss, budget_s, seed=d)
         t_full = t_num * n / len(coords)
 
-        def backprop():
+        def backprop(ps=ps, loss=loss):
             for p in ps:
                 p.grad = None
             loss().backward()
@@ -96,12 +111,20 @@ def run_scaling(cfg: H.Config) -> dict:
         backprop()
         exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
         err = float(np.abs(num - exact).max() / max(np.abs(exact).max(), 1e-30))
-        rows.append({
-            "d": d, "N": n, "coords_timed": len(coords), "extrapolated": len(coords) < n,
-            "numerical_s": t_full, "backprop_s": t_bp.median,
-            "backprop_p25_s": t_bp.quantile(.25), "backprop_p75_s": t_bp.quantile(.75),
-            "speedup": t_full / t_bp.median, "grad_max_rel_err": err,
-        })
+        rows.append(
+            {
+                "d": d,
+                "N": n,
+                "coords_timed": len(coords),
+                "extrapolated": len(coords) < n,
+                "numerical_s": t_full,
+                "backprop_s": t_bp.median,
+                "backprop_p25_s": t_bp.quantile(0.25),
+                "backprop_p75_s": t_bp.quantile(0.75),
+                "speedup": t_full / t_bp.median,
+                "grad_max_rel_err": err,
+            }
+        )
     fits = _fits(rows)
     print(H.banner("numerical differentiation vs backprop (MLP d-d-10, batch 64, float64)"))
     print(_scaling_table(rows, fits))
@@ -122,8 +145,10 @@ def _fits(rows) -> dict:
 
 
 def _scaling_table(rows, fits) -> str:
-    head = (f"{'N params':>10}{'coords timed':>14}{'numerical':>14}{'backprop':>12}"
-            f"{'ratio':>10}{'grad rel err':>14}")
+    head = (
+        f"{'N params':>10}{'coords timed':>14}{'numerical':>14}{'backprop':>12}"
+        f"{'ratio':>10}{'grad rel err':>14}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         mark = "*" if r["extrapolated"] else " "
@@ -131,14 +156,18 @@ def _scaling_table(rows, fits) -> str:
             f"{r['N']:>10}{r['coords_timed']:>14}{H.fmt_time(r['numerical_s']) + mark:>14}"
             f"{H.fmt_time(r['backprop_s']):>12}{r['speedup']:>10.0f}{r['grad_max_rel_err']:>14.1e}"
         )
-    lines.append("* extrapolated: time of the timed coordinates x N / coords timed "
-                 "(each coordinate costs 2 forwards of the same network)")
+    lines.append(
+        "* extrapolated: time of the timed coordinates x N / coords timed "
+        "(each coordinate costs 2 forwards of the same network)"
+    )
     for key, label in (("numerical_s", "numerical"), ("backprop_s", "backprop")):
         f = fits[key]
         tail = f", N>=1e3: {f['N>=1e3']:.2f}" if "N>=1e3" in f else ""
         lines.append(f"log-log slope of {label:<9}: all sizes {f['all']:.2f}{tail}")
-    lines.append("(expected ~2 and ~1 once the forward is compute-bound; at small N the per-op "
-                 "overhead is a constant, which flattens both slopes)")
+    lines.append(
+        "(expected ~2 and ~1 once the forward is compute-bound; at small N the per-op "
+        "overhead is a constant, which flattens both slopes)"
+    )
     return "\n".join(lines)
 
 
@@ -148,8 +177,10 @@ def _scaling_plot(cfg: H.Config, rows, fits) -> None:
     plt = H.pyplot()
     n = np.array([r["N"] for r in rows], float)
     fig, ax = plt.subplots(figsize=(5.6, 4.0))
-    for key, label, color in (("numerical_s", "central differences (2N forwards)", "tab:red"),
-                              ("backprop_s", "backprop (forward + backward)", "tab:blue")):
+    for key, label, color in (
+        ("numerical_s", "central differences (2N forwards)", "tab:red"),
+        ("backprop_s", "backprop (forward + backward)", "tab:blue"),
+    ):
         t = np.array([r[key] for r in rows])
         f = fits[key]
         slope = f.get("N>=1e3", f["all"])
@@ -157,8 +188,14 @@ def _scaling_plot(cfg: H.Config, rows, fits) -> None:
         ext = np.array([r["extrapolated"] for r in rows]) & (key == "numerical_s")
         ax.loglog(n[~ext], t[~ext], "o", color=color)
         if ext.any():
-            ax.loglog(n[ext], t[ext], "o", mfc="white", color=color,
-                      label="extrapolated from a subset of coordinates")
+            ax.loglog(
+                n[ext],
+                t[ext],
+                "o",
+                mfc="white",
+                color=color,
+                label="extrapolated from a subset of coordinates",
+            )
     ax.set_xlabel("parameters N")
     ax.set_ylabel("seconds for one full gradient")
     ax.set_title("Numerical differentiation vs backprop (MLP, tinygrad_edu)", fontsize=9)
@@ -182,8 +219,10 @@ def run_cheap_gradient(cfg: H.Config) -> dict:
             fns[f"{name} forward"] = im.forward
             fns[f"{name} fwd+bwd"] = im.fwd_bwd
         timings = H.compare(fns, cfg, cfg.reps(20 if kind == "mlp" else 8, 3))
-        ratios = {name: timings[f"{name} fwd+bwd"].median / timings[f"{name} forward"].median
-                  for name in impls}
+        ratios = {
+            name: timings[f"{name} fwd+bwd"].median / timings[f"{name} forward"].median
+            for name in impls
+        }
         out[kind] = {"timings": {k: t.summary() for k, t in timings.items()}, "ratio": ratios}
     print(H.banner("cheap-gradient ratio: time(forward + backward) / time(forward), float32"))
     head = f"{'implementation':<28}{'MLP':>10}{'CNN':>10}"
@@ -192,8 +231,10 @@ def run_cheap_gradient(cfg: H.Config) -> dict:
         mlp = out["mlp"]["ratio"].get(name, float("nan"))
         cnn = out["cnn"]["ratio"].get(name, float("nan"))
         print(f"{name:<28}{mlp:>10.2f}{cnn:>10.2f}")
-    print("(forward = the loss with recording on; the ratio for a perfect reverse pass is "
-          "about 3: the backward of a matmul is two matmuls)")
+    print(
+        "(forward = the loss with recording on; the ratio for a perfect reverse pass is "
+        "about 3: the backward of a matmul is two matmuls)"
+    )
     return out
 
 
@@ -203,4 +244,3 @@ def run(cfg: H.Config) -> dict:
     res["seconds"] = time.perf_counter() - t0
     H.write_json(cfg, "numdiff_vs_backprop", res)
     return res
-

@@ -96,17 +96,21 @@ def run_chain(cfg: H.Config) -> dict:
             "tinygrad_edu": fwd_bwd,
             "tinygrad_edu forward only": forward,
             "tinygrad_edu no_grad fwd": no_grad,
-            HAND: lambda: R.chain_forward_backward(x0, N_ITER),
+            HAND: lambda x0=x0: R.chain_forward_backward(x0, N_ITER),
         }
         if cfg.compare:
-            for name, maker, label in (("torch", torch_chain, "PyTorch"),
-                                       ("autograd", autograd_chain, "HIPS autograd"),
-                                       ("mygrad", mygrad_chain, "MyGrad")):
+            for name, maker, label in (
+                ("torch", torch_chain, "PyTorch"),
+                ("autograd", autograd_chain, "HIPS autograd"),
+                ("mygrad", mygrad_chain, "MyGrad"),
+            ):
                 mod = H.optional(name)
                 if mod is not None:
                     fns[label] = maker(x0, mod)
-        title = (f"per-op overhead: {N_OPS} elementwise ops + sum + backward on a "
-                 f"{'x'.join(map(str, shape))} float32 tensor")
+        title = (
+            f"per-op overhead: {N_OPS} elementwise ops + sum + backward on a "
+            f"{'x'.join(map(str, shape))} float32 tensor"
+        )
         print(H.banner(title))
         timings = H.compare(fns, cfg, cfg.reps(15, 3))
         print(H.timing_table(timings, HAND, per=N_OPS, unit="us"))
@@ -116,8 +120,9 @@ def run_chain(cfg: H.Config) -> dict:
             "us_per_op": {n: t.median / N_OPS * 1e6 for n, t in timings.items()},
             "grad_max_rel_err": err,
         }
-        H.bar_plot(cfg, f"per_op_overhead_{key}", title, timings, HAND,
-                   scale=1e6 / N_OPS, unit="us per op")
+        H.bar_plot(
+            cfg, f"per_op_overhead_{key}", title, timings, HAND, scale=1e6 / N_OPS, unit="us per op"
+        )
     return out
 
 
@@ -138,8 +143,10 @@ def run_anomaly(cfg: H.Config) -> dict:
         return wrapped
 
     out = {}
-    for label, fn, reps, per in (("chain 1-element", fwd_bwd, cfg.reps(15, 3), N_OPS),
-                                 ("MLP step", mlp.step, cfg.reps(20, 5), 1)):
+    for label, fn, reps, per in (
+        ("chain 1-element", fwd_bwd, cfg.reps(15, 3), N_OPS),
+        ("MLP step", mlp.step, cfg.reps(20, 5), 1),
+    ):
         timings = H.compare({"anomaly off": fn, "anomaly on": on(fn)}, cfg, reps)
         title = f"detect_anomaly off vs on: {label}"
         print(H.banner(title))
@@ -147,8 +154,10 @@ def run_anomaly(cfg: H.Config) -> dict:
             print(H.timing_table(timings, "anomaly off", per=per, unit="us"))
         else:
             print(H.timing_table(timings, "anomaly off"))
-        out[label] = {"timings": {n: t.summary() for n, t in timings.items()},
-                      "on_over_off": timings["anomaly on"].median / timings["anomaly off"].median}
+        out[label] = {
+            "timings": {n: t.summary() for n, t in timings.items()},
+            "on_over_off": timings["anomaly on"].median / timings["anomaly off"].median,
+        }
     H.write_json(cfg, "anomaly_mode", out)
     return out
 
@@ -157,4 +166,3 @@ def run(cfg: H.Config) -> dict:
     res = {"chain": run_chain(cfg), "n_ops": N_OPS}
     H.write_json(cfg, "per_op_overhead", res)
     return res
-

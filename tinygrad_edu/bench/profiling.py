@@ -35,7 +35,17 @@ def ladder(number: int = 20000) -> list[tuple[str, float]]:
     a = np.full((1,), 0.5, np.float32)
     c = tg.tensor(a)  # a constant: nothing recorded
     r = tg.tensor(a, requires_grad=True)
-    g = dict(np=np, a=a, c=c, r=r, Tensor=Tensor, Context=Context, Mul=ew.Mul, ops=ops, tg=tg)
+    g = {
+        "np": np,
+        "a": a,
+        "c": c,
+        "r": r,
+        "Tensor": Tensor,
+        "Context": Context,
+        "Mul": ew.Mul,
+        "ops": ops,
+        "tg": tg,
+    }
     rows = [
         ("NumPy a * 1.0001", "a * 1.0001"),
         ("Tensor._wrap(array)", "Tensor._wrap(a)"),
@@ -66,7 +76,7 @@ def ladder(number: int = 20000) -> list[tuple[str, float]]:
         x.grad = None
         chain().sum().backward()
 
-    g2 = dict(chain=chain, fwd_bwd=fwd_bwd)
+    g2 = {"chain": chain, "fwd_bwd": fwd_bwd}
     t_f = _per_call("chain()", g2, 20) / 1000
     t_fb = _per_call("fwd_bwd()", g2, 20) / 1000
     out.append(("chain of x * 1.0001: forward per op", t_f))
@@ -103,7 +113,10 @@ def run(cfg: H.Config) -> dict:
     print(H.banner("cProfile: MLP step x 20, by own time"))
     mlp_prof = _profile(mlp.step, 20, 18)
     print(mlp_prof)
-    res = {"ladder_us": {k: v * 1e6 for k, v in rows}, "chain_profile": chain_prof,
-           "mlp_profile": mlp_prof}
+    res = {
+        "ladder_us": {k: v * 1e6 for k, v in rows},
+        "chain_profile": chain_prof,
+        "mlp_profile": mlp_prof,
+    }
     H.write_json(cfg, "profile", res)
     return res

@@ -76,8 +76,10 @@ def run_mlp(cfg: H.Config) -> dict:
         errs = verify(impls, dtype)
         title = f"MLP step 784-512-256-10, batch 128, SGD, {dname}"
         print(H.banner(title))
-        print("gradient max rel. error vs hand NumPy: "
-              + ", ".join(f"{n} {e:.1e}" for n, e in errs.items()))
+        print(
+            "gradient max rel. error vs hand NumPy: "
+            + ", ".join(f"{n} {e:.1e}" for n, e in errs.items())
+        )
         timings = _time_steps(impls, cfg, cfg.reps(20, 5))
         out[dname] = _result(timings, errs, impls)
         H.bar_plot(cfg, f"mlp_step_{dname}", title, timings, _hand(impls))
@@ -97,8 +99,10 @@ def run_cnn(cfg: H.Config) -> dict:
     print(H.banner(title))
     if skip:
         print("(quick run: HIPS autograd and MyGrad left out of the CNN: ~0.2-0.4 s per step)")
-    print("gradient max rel. error vs hand NumPy: "
-          + ", ".join(f"{n} {e:.1e}" for n, e in errs.items()))
+    print(
+        "gradient max rel. error vs hand NumPy: "
+        + ", ".join(f"{n} {e:.1e}" for n, e in errs.items())
+    )
     timings = _time_steps(impls, cfg, cfg.reps(10, 3))
     out = _result(timings, errs, impls)
     H.bar_plot(cfg, "cnn_step", title, timings, _hand(impls))
@@ -120,11 +124,11 @@ def run_inference(cfg: H.Config) -> dict:
             raise AssertionError(f"bench: {kind} inference differs from hand NumPy: {err:.2e}")
         title = f"{kind.upper()} inference (no_grad forward), float32, batch {x.shape[0]}"
         print(H.banner(title))
-        timings = _time_steps(impls, cfg, cfg.reps(30 if kind == "mlp" else 10, 5),
-                              "infer")
-        out[kind] = {"timings": {n: t.summary() for n, t in timings.items()},
-                     "engine_over_hand": timings[eng].median / timings[hand].median,
-                     "logits_max_rel_err": err}
+        timings = _time_steps(impls, cfg, cfg.reps(30 if kind == "mlp" else 10, 5), "infer")
+        out[kind] = {
+            "timings": {n: t.summary() for n, t in timings.items()},
+            "engine_over_hand": timings[eng].median / timings[hand].median,
+            "logits_max_rel_err": err,
+        }
     H.write_json(cfg, "inference", out)
     return out
-
