@@ -329,3 +329,15 @@ def test_where_mask_changed_before_backward_is_caught():
     with pytest.raises(RuntimeError) as e:
         loss.backward()
     _check_message(e.value, "Where", "input 0", line, "x[index] = value")
+
+
+def test_index_tensor_changed_before_backward_does_not_reroute_the_gradient():
+    """getitem keeps a snapshot of its index: backward scatters where the forward gathered."""
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = tg.tensor([0, 2])
+    raw = np.array([2, 2])
+    loss = (x[idx] * tg.tensor([10.0, 20.0])).sum() + x[raw].sum()
+    idx[0] = 1
+    raw[:] = 0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [10.0, 0.0, 22.0])

@@ -245,10 +245,12 @@ def _raw_index(index):
         if isinstance(i, np.ndarray) and i.dtype == np.bool_:
             out.extend(np.nonzero(i))
         else:
-            if isinstance(i, np.ndarray) and i.dtype.kind not in "iu":
-                raise IndexError(
-                    f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}"
-                )
+            if isinstance(i, np.ndarray):
+                if i.dtype.kind not in "iu":
+                    raise IndexError(
+                        f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}"
+                    )
+                i = i.copy()  # a snapshot: changing the caller's index must not reroute backward
             out.append(i)
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
 
