@@ -83,23 +83,18 @@ class Adam(Optimizer):
                     g = np.add(g, np.multiply(w, weight_decay, out=tmp), out=self._scratch(w, 1))
             m, v = state["exp_avg"].data, state["exp_avg_sq"].data
             m *= beta1
-            m += np.multiply(g, 1 - beta1, out=tmp)
+            self._axpy(m, 1 - beta1, g)
             v *= beta2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - beta2
-            v += tmp
+            self._axpy(v, 1 - beta2, np.multiply(g, g, out=tmp))
             if amsgrad:
                 v_max = state.get("max_exp_avg_sq")
                 if v_max is None:  # amsgrad switched on after some steps
                     v_max = state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(w))
                 v = np.maximum(v_max.data, v, out=v_max.data)
-            step_size = lr / (1 - beta1**t)
             denom = np.sqrt(v, out=tmp)
             denom /= math.sqrt(1 - beta2**t)
             denom += eps
-            np.divide(m, denom, out=tmp)
-            tmp *= step_size
-            w -= tmp
+            self._axpy(w, -lr / (1 - beta1**t), np.divide(m, denom, out=tmp))
             p._bump_version()
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from typing import Any, Callable, Iterable
 
 import numpy as np
+from scipy.linalg import blas as _blas
 
 from ..tape import enable_grad
 from ..tensor import Tensor
@@ -144,6 +145,20 @@ class Optimizer:
     def _update_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define _update_group(group)")
 
+    def _axpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
+        """``y += alpha * x`` in place. One BLAS pass over contiguous float32/float64 arrays
+        (no temporary: 2-3x faster than NumPy's ``y -= lr * x``); NumPy with a scratch
+        array otherwise."""
+        axpy = _AXPY.get(y.dtype)
+        if (
+            axpy is not None and y.size and x.dtype == y.dtype and x.shape == y.shape
+            and y.flags.c_contiguous and x.flags.c_contiguous and y.flags.writeable
+        ):
+            flat = y.reshape(-1)
+            if axpy(x.reshape(-1), flat, a=alpha) is flat:  # in place, as for any contiguous y
+                return
+        y += np.multiply(x, alpha, out=self._scratch(y, 2))
+
     def _scratch(self, arr: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable work array shaped like ``arr`` (a view into one flat buffer per dtype
         and slot), so updates allocate nothing per step."""
@@ -212,6 +227,9 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+_AXPY = {np.dtype(np.float32): _blas.saxpy, np.dtype(np.float64): _blas.daxpy}
 
 
 def _check_param(p, i: int, name: str) -> None:

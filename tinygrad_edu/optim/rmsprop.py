@@ -83,26 +83,21 @@ class RMSprop(Optimizer):
                 g = np.add(g, np.multiply(w, weight_decay, out=tmp), out=self._scratch(w, 1))
             s = state["square_avg"].data
             s *= alpha
-            np.multiply(g, g, out=tmp)
-            tmp *= 1 - alpha
-            s += tmp
+            self._axpy(s, 1 - alpha, np.multiply(g, g, out=tmp))
             if centered:
                 a = state["grad_avg"].data
                 a *= alpha
-                a += np.multiply(g, 1 - alpha, out=tmp)
+                self._axpy(a, 1 - alpha, g)
                 np.multiply(a, a, out=tmp)
-                np.subtract(s, tmp, out=tmp)
-                denom = np.sqrt(tmp, out=tmp)
+                denom = np.sqrt(np.subtract(s, tmp, out=tmp), out=tmp)
             else:
                 denom = np.sqrt(s, out=tmp)
             denom += eps
-            np.divide(g, denom, out=tmp)
+            step = np.divide(g, denom, out=tmp)
             if momentum > 0:
                 b = state["momentum_buffer"].data
                 b *= momentum
-                b += tmp
-                np.multiply(b, lr, out=tmp)
-            else:
-                tmp *= lr
-            w -= tmp
+                b += step
+                step = b
+            self._axpy(w, -lr, step)
             p._bump_version()

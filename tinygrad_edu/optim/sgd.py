@@ -64,14 +64,15 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
+        sign = 1.0 if group["maximize"] else -1.0
         for p in group["params"]:
             if p.grad is None:
                 continue
             w = p.data
             g = p.grad.data
             if weight_decay != 0:
-                g = np.multiply(w, weight_decay, out=self._scratch(w, 1))
+                g = np.multiply(w, weight_decay, out=self._scratch(w, 0))
                 g += p.grad.data
             if momentum != 0:
                 state = self.state[p]
@@ -79,21 +80,13 @@ class SGD(Optimizer):
                 if buf is None:
                     buf = state["momentum_buffer"] = Tensor._wrap(g.copy())
                 else:
-                    b = buf.data
-                    b *= momentum
-                    if dampening == 0:
-                        b += g
-                    else:
-                        b += np.multiply(g, 1 - dampening, out=self._scratch(w, 0))
-                if nesterov:
-                    step = np.multiply(buf.data, momentum, out=self._scratch(w, 0))
-                    step += g
-                    g = step
+                    buf.data *= momentum
+                    self._axpy(buf.data, 1 - dampening, g)
+                if nesterov:  # w -= lr * (g + momentum * b), as two fused passes
+                    self._axpy(w, sign * lr, g)
+                    self._axpy(w, sign * lr * momentum, buf.data)
                 else:
-                    g = buf.data
-            step = np.multiply(g, lr, out=self._scratch(w, 0))
-            if maximize:
-                w += step
+                    self._axpy(w, sign * lr, buf.data)
             else:
-                w -= step
+                self._axpy(w, sign * lr, g)
             p._bump_version()
