@@ -58,6 +58,9 @@ def register(cls: type[Function]) -> type[Function]:
     return cls
 
 
+from . import conv  # noqa: E402,F401  (registers Im2Col, Col2Im, MaxPool2d; owned by the nn helper)
+
+
 _scalar_types = (int, float, bool, np.number, np.bool_)
 
 
@@ -82,9 +85,9 @@ def _operands(a, b, op: str):
         da, db = a.data.dtype, b.data.dtype
         if da != db:
             fa, fb = da.kind in "fc", db.kind in "fc"
-            if fa and not fb:
+            if fa and not fb and db.kind != "b":  # NumPy keeps float op bool in the float dtype
                 b = ew.Cast.apply(b, da)
-            elif fb and not fa:
+            elif fb and not fa and da.kind != "b":
                 a = ew.Cast.apply(a, db)
         if a.data.shape != b.data.shape:
             broadcast_shapes(op, a.data.shape, b.data.shape)
