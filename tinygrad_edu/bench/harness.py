@@ -49,12 +49,14 @@ class Config:
     sleep: float = 0.3  # seconds before each block: lets spinning BLAS threads park
     seed: int = 0
     max_reps: int | None = None  # cap on timed calls per block (smoke tests: 1)
+    warmup: int = 2  # untimed calls at the start of a block (1 after the first two rounds)
 
     @classmethod
     def make(cls, quick: bool = False, **kw) -> Config:
         if quick:
             kw.setdefault("rounds", 2)
             kw.setdefault("sleep", 0.1)
+            kw.setdefault("warmup", 1)
         return cls(quick=quick, **kw)
 
     def reps(self, full: int, quick: int) -> int:
@@ -286,7 +288,7 @@ def compare(
     impls: dict[str, Callable[[], object]],
     cfg: Config,
     reps: int,
-    warmup: int = 2,
+    warmup: int | None = None,
 ) -> dict[str, Timing]:
     """Time each implementation in its own blocks, ``cfg.rounds`` rounds, order alternating.
 
@@ -295,6 +297,7 @@ def compare(
     """
     names = list(impls)
     timings = {n: Timing(n) for n in names}
+    warmup = cfg.warmup if warmup is None else warmup
     for r in range(cfg.rounds):
         order = names if r % 2 == 0 else names[::-1]
         for n in order:
