@@ -143,3 +143,23 @@ def test_each_thread_has_its_own_tape_and_anomaly_mode():
     np.testing.assert_array_equal(w.grad.numpy(), [5.0, 5.0, 5.0])
     del mine
     assert len(main_tape) == 0
+
+
+def test_backward_of_a_graph_recorded_by_another_thread_raises_instead_of_doing_nothing():
+    x = tg.ones(3, requires_grad=True)
+    box = {}
+
+    def work():
+        box["y"] = (x * 2).sum()  # recorded on the worker's tape
+
+    t = threading.Thread(target=work)
+    t.start()
+    t.join()
+    y = box.pop("y")
+    with pytest.raises(RuntimeError, match="recorded by another thread"):
+        y.backward()
+    z = (y * 3) + (x * x).sum()  # a graph mixing this thread's ops with the worker's
+    with pytest.raises(RuntimeError, match=r"\(Sum record\) was recorded by another thread"):
+        z.backward()
+    assert x.grad is None  # never a silently partial gradient
+    del y, z

@@ -378,6 +378,10 @@ _FREED = (
     "first backward() if you need to backpropagate through the same graph twice, or "
     "recompute the forward pass."
 )
+_OTHER_THREAD = (
+    "backward: part of this graph ({op} record) was recorded by another thread; each thread "
+    "has its own tape, so run the forward and its backward in the same thread"
+)
 
 
 def run_backward(
@@ -411,8 +415,11 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     grads: dict[int, list] = {}  # id(tensor) -> [tensor, grad]
     for t, g in zip(roots, root_grads):
         rec = t._record
-        if rec is not None and rec.ctx is None:
-            raise RuntimeError(_FREED.format(what="backward", op=rec.name))
+        if rec is not None:
+            if rec.ctx is None:
+                raise RuntimeError(_FREED.format(what="backward", op=rec.name))
+            if tape._records.get(rec.seq) is not rec:  # else nothing would be replayed
+                raise RuntimeError(_OTHER_THREAD.format(op=rec.name))
         _accumulate(grads, t, g)
     wanted_ids = None if wanted is None else {id(t) for t in wanted}
     anomaly = _state.anomaly
@@ -485,14 +492,15 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             if id(t) in wanted_ids:
                 found[id(t)] = g
         return
-    adopted: set = set()
-    for t, g in grads.values():
+    for t, _ in grads.values():  # all checked before any .grad changes: never half a gradient
         rec = t._record
         if rec is not None:
             # a non-leaf whose record is gone: its gradient would be silently lost
             if rec.ctx is None:
                 raise RuntimeError(_FREED.format(what="backward", op=rec.name))
-            continue
+            raise RuntimeError(_OTHER_THREAD.format(op=rec.name))  # alive, not on this tape
+    adopted: set = set()
+    for t, g in grads.values():
         t._accumulate_grad(g, create_graph, adopted)
 
 
