@@ -255,3 +255,16 @@ def test_no_builtin_primitive_lacks_a_second_derivative():
     from tinygrad_edu.ops import PRIMITIVES
 
     assert [n for n, cls in PRIMITIVES.items() if not cls.twice_differentiable] == []
+
+
+def test_tg_grad_only_replays_what_reaches_the_inputs():
+    """create_graph "reaches" an op only on a path to the wanted inputs: a branch that feeds
+    only other leaves is not replayed (so it neither raises nor costs anything)."""
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    c = tg.tensor([0.5, 0.5], dtype=tg.float64, requires_grad=True)
+    y = (x * x * x).sum() + FirstOrderCube.apply(c).sum()
+    (gx,) = tg.grad(y, x, create_graph=True)
+    (ggx,) = tg.grad(gx.sum(), x)
+    np.testing.assert_allclose(ggx.numpy(), 6 * x.data)
+    with pytest.raises(NotImplementedError, match="FirstOrderCube"):
+        tg.grad(y, [x, c], create_graph=True)  # now c is wanted: the path goes through it

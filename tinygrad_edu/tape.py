@@ -430,8 +430,10 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     # reported as a forward of the Div inside it)
     _state.anomaly = False
     records = tape._records
+    # tg.grad replays only the records a wanted tensor flows into: nothing else can reach it
+    order = list(records) if wanted_ids is None else _downstream(records, wanted_ids)
     try:
-        for seq in reversed(list(records)):
+        for seq in reversed(order):
             rec = records.get(seq)
             if rec is None:
                 continue
@@ -502,6 +504,20 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     adopted: set = set()
     for t, g in grads.values():
         t._accumulate_grad(g, create_graph, adopted)
+
+
+def _downstream(records: dict, start: set) -> list:
+    """Seqs of the records whose inputs depend on a tensor in ``start`` (one forward sweep)."""
+    reach = set(start)
+    order = []
+    for seq, rec in records.items():
+        ctx = rec.ctx
+        if ctx is not None and any(id(a) in reach for a in ctx.inputs):
+            out = rec()
+            if out is not None:
+                reach.add(id(out))
+                order.append(seq)
+    return order
 
 
 def _accumulate(grads: dict, t, g) -> None:
