@@ -317,22 +317,31 @@ def fmt_time(s: float) -> str:
 def timing_table(
     timings: dict[str, Timing], ref: str, per: float = 1.0, unit: str | None = None
 ) -> str:
-    """A table: median, quartiles, ratio to ``ref``, page faults per call.
+    """A table: median, quartiles, ratio of medians to ``ref``, the same ratio of minima (the
+    steadier one on a busy machine), page faults per call.
 
     ``per`` divides every time (e.g. the number of ops, for microseconds per op); ``unit``
-    then names the scaled unit ('us/op')."""
-    head = f"{'implementation':<26}{'median':>12}{'p25..p75':>22}{'x ' + ref[:12]:>16}{'faults/call':>13}"
+    then names the scaled unit ('us')."""
+    head = (
+        f"{'implementation':<30}{'median':>11}{'p25..p75':>22}{'min':>10}"
+        f"{'x ' + ref[:10]:>14}{'(min)':>7}{'faults':>8}"
+    )
     lines = [head, "-" * len(head)]
-    base = timings[ref].median if ref in timings else None
+    base = timings.get(ref)
+
+    def show(s: float) -> str:
+        return f"{s / per * 1e6:.2f}" if unit else fmt_time(s)
+
     for n, t in timings.items():
-        if unit:
-            med = f"{t.median / per * 1e6:.2f} {unit}"
-            spread = f"{t.quantile(0.25) / per * 1e6:.2f}..{t.quantile(0.75) / per * 1e6:.2f}"
-        else:
-            med = fmt_time(t.median)
-            spread = f"{fmt_time(t.quantile(0.25))}..{fmt_time(t.quantile(0.75))}"
-        ratio = f"{t.median / base:.2f}x" if base else "-"
-        lines.append(f"{n:<26}{med:>12}{spread:>22}{ratio:>16}{t.faults / max(t.calls, 1):>13.1f}")
+        med = show(t.median) + (f" {unit}" if unit else "")
+        spread = f"{show(t.quantile(0.25))}..{show(t.quantile(0.75))}"
+        lo = min(t.samples)
+        ratio = f"{t.median / base.median:.2f}x" if base else "-"
+        ratio_min = f"{lo / min(base.samples):.2f}x" if base else "-"
+        lines.append(
+            f"{n[:29]:<30}{med:>11}{spread:>22}{show(lo):>10}{ratio:>14}{ratio_min:>7}"
+            f"{t.faults / max(t.calls, 1):>8.1f}"
+        )
     return "\n".join(lines)
 
 
