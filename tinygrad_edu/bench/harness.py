@@ -410,7 +410,7 @@ def bar_plot(
     base = timings[ref].median * scale if ref in timings else None
     for i, m in enumerate(med):
         if base:
-            ax.text(i, m, f"{m / base:.2f}x", ha="center", va="bottom", fontsize=8)
+            ax.text(i, m + max(hi[i], 0), f"{m / base:.2f}x", ha="center", va="bottom", fontsize=8)
     ax.set_xticks(range(len(names)), [n.replace(" ", "\n", 1) for n in names], fontsize=8)
     ax.set_ylabel(f"median {unit} (p25..p75)")
     ax.set_title(title, fontsize=9)

@@ -185,7 +185,8 @@ def _scaling_plot(cfg: H.Config, rows, fits) -> None:
         t = np.array([r[key] for r in rows])
         f = fits[key]
         slope = f.get("compute-bound", f["all"])
-        ax.loglog(n, t, "-", color=color, label=f"{label}: slope {slope:.2f}")
+        where = f" for N >= {FIT_MIN_N:.0e}" if "compute-bound" in f else ""
+        ax.loglog(n, t, "-", color=color, label=f"{label}: slope {slope:.2f}{where}")
         ext = np.array([r["extrapolated"] for r in rows]) & (key == "numerical_s")
         ax.loglog(n[~ext], t[~ext], "o", color=color)
         if ext.any():
