@@ -127,7 +127,7 @@ def cli(argv=None, default_only=None) -> int:
     if summary:
         print(H.banner("targets (issue 5), float32, medians side by side"))
         print(format_targets(summary))
-    cmd = "python -m tinygrad_edu bench" + (" --quick" if cfg.quick else "")
+    cmd = " ".join(["python -m tinygrad_edu bench", *_cli_flags(args)])
     print(f"\n{len(args.only)} benchmark(s) in {elapsed:.0f} s; results in {cfg.out}/")
     if summary and set(args.only) == set(BENCHMARKS):
         md = readme_section(summary, results, cmd)
@@ -151,6 +151,19 @@ def cli(argv=None, default_only=None) -> int:
 
 def main(argv=None) -> int:
     return cli(argv)
+
+
+def _cli_flags(args: argparse.Namespace) -> list[str]:
+    """The options that change what is measured, as a command line (for the README)."""
+    flags = ["--quick"] if args.quick else []
+    if args.no_compare:
+        flags.append("--no-compare")
+    if args.no_pin_malloc:
+        flags.append("--no-pin-malloc")
+    for name in ("threads", "rounds", "reps", "sleep"):
+        if getattr(args, name) is not None:
+            flags += [f"--{name}", str(getattr(args, name))]
+    return flags
 
 
 # -- targets ---------------------------------------------------------------------------------
@@ -249,7 +262,7 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         f"Measured with `{cmd}` on {env['cpu']} ({env['cpu_count']} cores), Python "
         f"{env['python']}, NumPy {env['numpy']} with {blas.get('internal_api', '?')} "
         f"{blas.get('version', '')} (kernel {blas.get('architecture', '?')}, "
-        f"{blas.get('num_threads', '?')} threads)"
+        f"{blas.get('num_threads', '?')} thread(s))"
         + (f", PyTorch {env['torch']}" if "torch" in env else "")
         + f"; malloc {env['malloc'].split(':')[0]}. Medians of side-by-side blocks; "
         "ratios are to a hand-written NumPy forward + backward of the same model."
@@ -295,7 +308,7 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         (
             f"Numerical differentiation vs backprop: fitted log-log slopes {slope_num:.2f} "
             f"(central differences) and {slope_bp:.2f} (backprop) for N >= 1e4 (MLPs d-d-10, "
-            "batch 1024, float64; below that the per-op overhead is a constant)."
+            "tanh, batch 1024, float64; below that the per-op overhead is a constant)."
         ),
         "",
     ]
