@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.utils.data import (
@@ -69,7 +69,6 @@ def test_drop_last_drops_the_short_batch():
     assert [b[1].tolist() for b in loader] == [[0, 1, 2, 3], [4, 5, 6, 7]]
 
 
-@settings(max_examples=40, deadline=None)
 @given(n=st.integers(0, 30), bs=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans())
 def test_len_matches_iteration_and_each_sample_appears_once(n, bs, drop_last, shuffle):
     loader = DataLoader(_dataset(n), batch_size=bs, drop_last=drop_last, shuffle=shuffle,

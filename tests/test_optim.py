@@ -141,6 +141,24 @@ def test_float32_parameters_stay_float32_and_updated_in_place(cls):
             assert v.dtype == np.float32
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[2].get("momentum") or c[0] is not optim.SGD],
+                         ids=lambda c: _ids(c))
+def test_non_contiguous_parameters_take_the_numpy_path_with_the_same_result(case):
+    cls, _, kw = case
+    start = np.random.default_rng(2).normal(size=(3, 4))
+    results = []
+    for layout in (np.ascontiguousarray, np.asfortranarray):  # BLAS path, NumPy fallback
+        w = tg.from_numpy(layout(start.copy())).requires_grad_()
+        opt = cls([w], **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            (w * w * w).sum().backward()
+            opt.step()
+        results.append(w.data)
+    assert results[1].flags.f_contiguous and not results[1].flags.c_contiguous
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
 def test_step_bumps_version_so_a_stale_graph_raises():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.1)
