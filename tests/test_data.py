@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.utils.data import (
@@ -71,8 +72,13 @@ def test_drop_last_drops_the_short_batch():
 
 @given(n=st.integers(0, 30), bs=st.integers(1, 12), drop_last=st.booleans(), shuffle=st.booleans())
 def test_len_matches_iteration_and_each_sample_appears_once(n, bs, drop_last, shuffle):
-    loader = DataLoader(_dataset(n), batch_size=bs, drop_last=drop_last, shuffle=shuffle,
-                        generator=np.random.default_rng(n))
+    loader = DataLoader(
+        _dataset(n),
+        batch_size=bs,
+        drop_last=drop_last,
+        shuffle=shuffle,
+        generator=np.random.default_rng(n),
+    )
     batches = [yb.tolist() for _, yb in loader]
     expected_len = n // bs if drop_last else math.ceil(n / bs)
     assert len(loader) == len(batches) == expected_len

@@ -85,5 +85,7 @@ def test_make_circles_radii_and_seeding():
 
 def test_missing_scikit_learn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn` fail
-    with pytest.raises(ImportError, match=r'load_digits: needs scikit-learn.*pip install "tinygrad_edu\[train\]"'):
+    with pytest.raises(
+        ImportError, match=r'load_digits: needs scikit-learn.*pip install "tinygrad_edu\[train\]"'
+    ):
         datasets.load_digits()

@@ -15,8 +15,9 @@ from tinygrad_edu.optim import lr_scheduler
 # -- reference update rules (float64 NumPy, one function per optimizer) ------------------------
 
 
-def ref_sgd(w, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-            maximize=False):
+def ref_sgd(
+    w, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False
+):
     g = g + weight_decay * w
     if momentum:
         if "b" not in state:
@@ -27,8 +28,18 @@ def ref_sgd(w, g, state, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nest
     return w + lr * g if maximize else w - lr * g
 
 
-def ref_adam(w, g, state, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-             amsgrad=False, maximize=False, decoupled=False):
+def ref_adam(
+    w,
+    g,
+    state,
+    lr=1e-3,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    weight_decay=0.0,
+    amsgrad=False,
+    maximize=False,
+    decoupled=False,
+):
     b1, b2 = betas
     if maximize:
         g = -g
@@ -51,8 +62,18 @@ def ref_adamw(w, g, state, lr=1e-3, weight_decay=1e-2, **kw):
     return ref_adam(w, g, state, lr=lr, weight_decay=weight_decay, decoupled=True, **kw)
 
 
-def ref_rmsprop(w, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                centered=False, maximize=False):
+def ref_rmsprop(
+    w,
+    g,
+    state,
+    lr=1e-2,
+    alpha=0.99,
+    eps=1e-8,
+    weight_decay=0.0,
+    momentum=0.0,
+    centered=False,
+    maximize=False,
+):
     if maximize:
         g = -g
     g = g + weight_decay * w
@@ -69,25 +90,29 @@ def ref_rmsprop(w, g, state, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mo
 
 
 CASES = [
-    (optim.SGD, ref_sgd, dict(lr=0.1)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.9, dampening=0.3)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, momentum=0.8, nesterov=True)),
-    (optim.SGD, ref_sgd, dict(lr=0.1, weight_decay=0.05)),
-    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.9, weight_decay=0.1, nesterov=True)),
-    (optim.SGD, ref_sgd, dict(lr=0.05, momentum=0.5, maximize=True)),
-    (optim.Adam, ref_adam, dict()),
-    (optim.Adam, ref_adam, dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3)),
-    (optim.Adam, ref_adam, dict(lr=0.05, weight_decay=0.1)),
-    (optim.Adam, ref_adam, dict(lr=0.05, amsgrad=True)),
-    (optim.Adam, ref_adam, dict(lr=0.05, weight_decay=0.1, amsgrad=True, maximize=True)),
-    (optim.AdamW, ref_adamw, dict(lr=0.05)),
-    (optim.AdamW, ref_adamw, dict(lr=0.05, weight_decay=0.3, amsgrad=True)),
-    (optim.RMSprop, ref_rmsprop, dict()),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.05, alpha=0.9, centered=True)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.05, momentum=0.9)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1)),
-    (optim.RMSprop, ref_rmsprop, dict(lr=0.01, maximize=True)),
+    (optim.SGD, ref_sgd, {"lr": 0.1}),
+    (optim.SGD, ref_sgd, {"lr": 0.1, "momentum": 0.9}),
+    (optim.SGD, ref_sgd, {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    (optim.SGD, ref_sgd, {"lr": 0.1, "momentum": 0.8, "nesterov": True}),
+    (optim.SGD, ref_sgd, {"lr": 0.1, "weight_decay": 0.05}),
+    (optim.SGD, ref_sgd, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1, "nesterov": True}),
+    (optim.SGD, ref_sgd, {"lr": 0.05, "momentum": 0.5, "maximize": True}),
+    (optim.Adam, ref_adam, {}),
+    (optim.Adam, ref_adam, {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-3}),
+    (optim.Adam, ref_adam, {"lr": 0.05, "weight_decay": 0.1}),
+    (optim.Adam, ref_adam, {"lr": 0.05, "amsgrad": True}),
+    (optim.Adam, ref_adam, {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True, "maximize": True}),
+    (optim.AdamW, ref_adamw, {"lr": 0.05}),
+    (optim.AdamW, ref_adamw, {"lr": 0.05, "weight_decay": 0.3, "amsgrad": True}),
+    (optim.RMSprop, ref_rmsprop, {}),
+    (optim.RMSprop, ref_rmsprop, {"lr": 0.05, "alpha": 0.9, "centered": True}),
+    (optim.RMSprop, ref_rmsprop, {"lr": 0.05, "momentum": 0.9}),
+    (
+        optim.RMSprop,
+        ref_rmsprop,
+        {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1},
+    ),
+    (optim.RMSprop, ref_rmsprop, {"lr": 0.01, "maximize": True}),
 ]
 
 
@@ -117,7 +142,9 @@ def test_optimizer_matches_update_rule(case):
     ref_w, ref_b, state_w, state_b = w0.copy(), bias0.copy(), {}, {}
     for _ in range(5):
         opt.zero_grad()
-        loss = (tg.tensor(c) * w * w * w / 3.0).sum() + (tg.tensor(d) * w).sum() + (bias * bias).sum()
+        loss = (
+            (tg.tensor(c) * w * w * w / 3.0).sum() + (tg.tensor(d) * w).sum() + (bias * bias).sum()
+        )
         loss.backward()
         opt.step()
         ref_w = ref(ref_w, c * ref_w**2 + d, state_w, **kw)
@@ -141,8 +168,11 @@ def test_float32_parameters_stay_float32_and_updated_in_place(cls):
             assert v.dtype == np.float32
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c[2].get("momentum") or c[0] is not optim.SGD],
-                         ids=lambda c: _ids(c))
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c[2].get("momentum") or c[0] is not optim.SGD],
+    ids=lambda c: _ids(c),
+)
 def test_non_contiguous_parameters_take_the_numpy_path_with_the_same_result(case):
     cls, _, kw = case
     start = np.random.default_rng(2).normal(size=(3, 4))
@@ -273,8 +303,11 @@ def test_bad_hyperparameters_raise():
 
 @pytest.mark.parametrize(
     "cls, kw",
-    [(optim.SGD, dict(lr=0.1, momentum=0.9)), (optim.Adam, dict(lr=0.1, amsgrad=True)),
-     (optim.RMSprop, dict(momentum=0.5, centered=True))],
+    [
+        (optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+        (optim.Adam, {"lr": 0.1, "amsgrad": True}),
+        (optim.RMSprop, {"momentum": 0.5, "centered": True}),
+    ],
 )
 def test_state_dict_round_trip_continues_identically(cls, kw):
     def make():
@@ -309,8 +342,12 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
 def test_load_state_dict_rejects_a_different_layout():
     w = tg.tensor([1.0], requires_grad=True)
     opt = optim.SGD([w], lr=0.1)
-    other = optim.SGD([tg.tensor([1.0], requires_grad=True), tg.tensor([2.0], requires_grad=True)], lr=0.1)
-    with pytest.raises(ValueError, match=r"hold \[2\] parameters, this optimizer's groups hold \[1\]"):
+    other = optim.SGD(
+        [tg.tensor([1.0], requires_grad=True), tg.tensor([2.0], requires_grad=True)], lr=0.1
+    )
+    with pytest.raises(
+        ValueError, match=r"hold \[2\] parameters, this optimizer's groups hold \[1\]"
+    ):
         opt.load_state_dict(other.state_dict())
 
 
@@ -341,16 +378,31 @@ def _lr_sequence(make_sched, n, lrs=(1.0, 0.3)):
 
 
 SCHEDULES = [
-    ("StepLR", lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
-     lambda base, t: base * 0.5 ** (t // 3)),
-    ("MultiStepLR", lambda o: lr_scheduler.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.1),
-     lambda base, t: base * 0.1 ** sum(m <= t for m in [2, 5, 5, 9])),
-    ("ExponentialLR", lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
-     lambda base, t: base * 0.9**t),
-    ("CosineAnnealingLR", lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
-     lambda base, t: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * t / 7)) / 2),
-    ("CosineAnnealingLR-eta0", lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=4),
-     lambda base, t: base * (1 + math.cos(math.pi * t / 4)) / 2),
+    (
+        "StepLR",
+        lambda o: lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+        lambda base, t: base * 0.5 ** (t // 3),
+    ),
+    (
+        "MultiStepLR",
+        lambda o: lr_scheduler.MultiStepLR(o, milestones=[2, 5, 5, 9], gamma=0.1),
+        lambda base, t: base * 0.1 ** sum(m <= t for m in [2, 5, 5, 9]),
+    ),
+    (
+        "ExponentialLR",
+        lambda o: lr_scheduler.ExponentialLR(o, gamma=0.9),
+        lambda base, t: base * 0.9**t,
+    ),
+    (
+        "CosineAnnealingLR",
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=7, eta_min=0.01),
+        lambda base, t: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * t / 7)) / 2,
+    ),
+    (
+        "CosineAnnealingLR-eta0",
+        lambda o: lr_scheduler.CosineAnnealingLR(o, T_max=4),
+        lambda base, t: base * (1 + math.cos(math.pi * t / 4)) / 2,
+    ),
 ]
 
 

@@ -26,12 +26,12 @@ from .tensor import Tensor
 from .utils.data import TensorDataset
 
 __all__ = [
+    "load_breast_cancer",
     "load_digits",
     "load_iris",
     "load_wine",
-    "load_breast_cancer",
-    "make_moons",
     "make_circles",
+    "make_moons",
 ]
 
 
@@ -108,16 +108,21 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, as_dataset: bool = Fals
     n_in = int(n_samples) - n_out
     t_out = np.linspace(0, np.pi, n_out)
     t_in = np.linspace(0, np.pi, n_in)
-    X = np.concatenate([
-        np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-        np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1),
-    ])
+    X = np.concatenate(
+        [
+            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+            np.stack([1 - np.cos(t_in), 0.5 - np.sin(t_in)], axis=1),
+        ]
+    )
     y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
     return _noisy_shuffled(X, y, noise, generator, as_dataset)
 
 
 def make_circles(
-    n_samples: int = 100, noise: float = 0.0, factor: float = 0.8, as_dataset: bool = False,
+    n_samples: int = 100,
+    noise: float = 0.0,
+    factor: float = 0.8,
+    as_dataset: bool = False,
     generator=None,
 ):
     """A small circle (class 1, radius ``factor``) inside a unit circle (class 0), plus Gaussian
@@ -129,10 +134,12 @@ def make_circles(
     n_in = int(n_samples) - n_out
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
-    X = np.concatenate([
-        np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
-        factor * np.stack([np.cos(t_in), np.sin(t_in)], axis=1),
-    ])
+    X = np.concatenate(
+        [
+            np.stack([np.cos(t_out), np.sin(t_out)], axis=1),
+            factor * np.stack([np.cos(t_in), np.sin(t_in)], axis=1),
+        ]
+    )
     y = np.concatenate([np.zeros(n_out, np.int64), np.ones(n_in, np.int64)])
     return _noisy_shuffled(X, y, noise, generator, as_dataset)
 

@@ -20,16 +20,16 @@ import time
 
 from . import datasets, nn, no_grad
 from ._random import manual_seed
+from .factories import ones, zeros
 from .nn import functional as F
 from .optim import Adam
 from .optim.lr_scheduler import CosineAnnealingLR
-from .factories import ones, zeros
 from .utils.data import DataLoader, TensorDataset, train_val_test_split
 
 # per-model defaults: the bare command reproduces the README's reference results
 DEFAULTS = {
-    "mlp": dict(epochs=30, lr=2e-3, batch_size=32),
-    "cnn": dict(epochs=12, lr=3e-3, batch_size=32),
+    "mlp": {"epochs": 30, "lr": 2e-3, "batch_size": 32},
+    "cnn": {"epochs": 12, "lr": 3e-3, "batch_size": 32},
 }
 
 
@@ -43,7 +43,7 @@ class Standardize(nn.Module):
         self.register_buffer("mean", zeros(num_features))
         self.register_buffer("scale", ones(num_features))
 
-    def fit(self, x) -> "Standardize":
+    def fit(self, x) -> Standardize:
         x = x.data.reshape(len(x), -1)
         self.mean.data[...] = x.mean(axis=0)
         self.scale.data[...] = x.std(axis=0) + 0.1  # +0.1: border pixels are almost always blank
@@ -97,7 +97,7 @@ def _progress_bar(total: int, enabled: bool):
             'train: the progress bar needs tqdm; install it with pip install "tinygrad_edu[train]" '
             "(or pass --no-progress)"
         ) from e
-    return tqdm(total=total, unit="batch", leave=False, dynamic_ncols=True, file=sys.stderr)
+    return tqdm(total=total, unit="batch", leave=False, mininterval=0.25, file=sys.stderr)
 
 
 def fit(args: argparse.Namespace) -> dict:
@@ -127,6 +127,8 @@ def fit(args: argparse.Namespace) -> dict:
     for epoch in range(1, args.epochs + 1):
         model.train()
         running = 0.0
+        if bar is not None:
+            bar.set_description(f"epoch {epoch}/{args.epochs}")
         for i, (xb, yb) in enumerate(train_loader, 1):
             optimizer.zero_grad()
             loss = F.cross_entropy(model(xb), yb, label_smoothing=args.label_smoothing)
@@ -134,12 +136,13 @@ def fit(args: argparse.Namespace) -> dict:
             optimizer.step()
             running += (loss.item() - running) / min(i, 20)  # mean of about the last 20
             if bar is not None:
-                bar.set_description(f"epoch {epoch}/{args.epochs}")
                 bar.set_postfix(loss=f"{running:.4f}", refresh=False)
                 bar.update()
         scheduler.step()
         val_acc = accuracy(model, val_loader)
-        write(f"epoch {epoch:>3}/{args.epochs}  loss {running:.4f}  validation accuracy {val_acc:.4f}")
+        write(
+            f"epoch {epoch:>3}/{args.epochs}  loss {running:.4f}  validation accuracy {val_acc:.4f}"
+        )
         if val_acc >= best[0]:  # on a tie prefer the later, better-fitted epoch
             state = {k: v.data.copy() for k, v in model.state_dict().items()}
             best = (val_acc, epoch, state)
@@ -157,7 +160,7 @@ def fit(args: argparse.Namespace) -> dict:
     if args.save:
         nn.save(model, args.save)
         print(f"saved weights to {args.save}")
-    return dict(model=model, val_accuracy=val_acc, test_accuracy=test_acc, epoch=best_epoch)
+    return {"model": model, "val_accuracy": val_acc, "test_accuracy": test_acc, "epoch": best_epoch}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -168,14 +171,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--model", choices=sorted(DEFAULTS), default="mlp", help="default: mlp")
     parser.add_argument("--epochs", type=int, help="mlp: 30, cnn: 12")
-    parser.add_argument("--lr", type=float, help="Adam's learning rate (cosine-annealed); mlp: 2e-3, cnn: 3e-3")
+    parser.add_argument(
+        "--lr", type=float, help="Adam's learning rate (cosine-annealed); mlp: 2e-3, cnn: 3e-3"
+    )
     parser.add_argument("--batch-size", type=int, help="default: 32")
     parser.add_argument(
-        "--label-smoothing", type=float, default=0.1,
+        "--label-smoothing",
+        type=float,
+        default=0.1,
         help="cross-entropy against targets of (1 - s) on the true class plus s spread evenly over "
         "the 10 classes (PyTorch's label_smoothing; default 0.1, so the loss levels off near 0.5)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seeds the split, init, shuffling (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seeds the split, init, shuffling (default: 0)"
+    )
     parser.add_argument("--save", metavar="PATH", help="write the trained weights to PATH (.npz)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no tqdm bar")
     args = parser.parse_args(argv)

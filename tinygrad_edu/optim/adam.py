@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -51,10 +51,14 @@ class Adam(Optimizer):
             raise ValueError(f"{name}: invalid betas={betas}; each must be in [0, 1)")
         if weight_decay < 0.0:
             raise ValueError(f"{name}: invalid weight_decay={weight_decay}; it must be >= 0")
-        defaults = dict(
-            lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-            maximize=maximize,
-        )
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:

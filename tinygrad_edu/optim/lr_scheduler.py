@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from .optimizer import Optimizer
 
@@ -79,7 +79,9 @@ class StepLR(LRScheduler):
     [1.0, 1.0, 0.5, 0.5, 0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(
+        self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1
+    ):
         if int(step_size) != step_size or step_size < 1:
             raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size}")
         self.step_size = int(step_size)
@@ -96,7 +98,13 @@ class MultiStepLR(LRScheduler):
     """Multiply the lr by ``gamma`` at each milestone epoch:
     ``lr = base_lr * gamma ** (number of milestones <= epoch)``."""
 
-    def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        milestones: Iterable[int],
+        gamma: float = 0.1,
+        last_epoch: int = -1,
+    ):
         milestones = list(milestones)
         if sorted(milestones) != milestones:
             raise ValueError(f"MultiStepLR: milestones should be increasing, got {milestones}")
@@ -129,7 +137,9 @@ class CosineAnnealingLR(LRScheduler):
     ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``
     (past ``T_max`` it rises again along the same cosine, as PyTorch's does)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1
+    ):
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         self.T_max = T_max
@@ -137,12 +147,14 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
-        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min  # noqa: N806
+        t, T, eta_min = self.last_epoch, self.T_max, self.eta_min
         lrs = self._lrs()
         if t == 0:
             return lrs
         if self._step_count == 1 and t > 0:  # resumed: jump straight to the closed form
-            return [eta_min + (b - eta_min) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs]
+            return [
+                eta_min + (b - eta_min) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs
+            ]
         if (t - 1 - T) % (2 * T) == 0:  # the cosine's trough, where the ratio form is 0/0
             return [
                 lr + (b - eta_min) * (1 - math.cos(math.pi / T)) / 2

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from scipy.linalg import blas as _blas
@@ -56,7 +57,9 @@ class Optimizer:
                 f"Tensor of shape {params.shape}; wrap it in a list: {name}([w], ...)"
             )
         if not hasattr(params, "__iter__"):
-            hint = " (pass model.parameters(), not the model)" if hasattr(params, "parameters") else ""
+            hint = (
+                " (pass model.parameters(), not the model)" if hasattr(params, "parameters") else ""
+            )
             raise TypeError(
                 f"{name}: params should be an iterable of Tensors or dicts, but got "
                 f"{type(params).__name__}{hint}"
@@ -104,7 +107,9 @@ class Optimizer:
                 group[key] = value
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required '{key}'")
+                raise ValueError(
+                    f"{name}: parameter group didn't specify a value of required '{key}'"
+                )
             group.setdefault(key, default)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if len({id(p) for p in params}) != len(params):
@@ -151,8 +156,13 @@ class Optimizer:
         array otherwise."""
         axpy = _AXPY.get(y.dtype)
         if (
-            axpy is not None and y.size and x.dtype == y.dtype and x.shape == y.shape
-            and y.flags.c_contiguous and x.flags.c_contiguous and y.flags.writeable
+            axpy is not None
+            and y.size
+            and x.dtype == y.dtype
+            and x.shape == y.shape
+            and y.flags.c_contiguous
+            and x.flags.c_contiguous
+            and y.flags.writeable
         ):
             flat = y.reshape(-1)
             if axpy(x.reshape(-1), flat, a=alpha) is flat:  # in place, as for any contiguous y
@@ -184,7 +194,7 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state and self.state[p]:
+                if self.state.get(p):
                     state[index[id(p)]] = {k: _copy_value(v) for k, v in self.state[p].items()}
         return {"state": state, "param_groups": groups}
 

@@ -3,7 +3,7 @@ placement of eps outside the square root)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -52,10 +52,15 @@ class RMSprop(Optimizer):
             raise ValueError(f"RMSprop: invalid weight_decay={weight_decay}; it must be >= 0")
         if alpha < 0.0:
             raise ValueError(f"RMSprop: invalid alpha={alpha}; it must be >= 0")
-        defaults = dict(
-            lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-            centered=centered, maximize=maximize,
-        )
+        defaults = {
+            "lr": lr,
+            "alpha": alpha,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "centered": centered,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:

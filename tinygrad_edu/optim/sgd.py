@@ -3,7 +3,7 @@ momentum, dampening, Nesterov momentum and weight decay exactly as ``torch.optim
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -56,10 +56,14 @@ class SGD(Optimizer):
                 f"SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got "
                 f"momentum={momentum}, dampening={dampening}"
             )
-        defaults = dict(
-            lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-            nesterov=nesterov, maximize=maximize,
-        )
+        defaults = {
+            "lr": lr,
+            "momentum": momentum,
+            "dampening": dampening,
+            "weight_decay": weight_decay,
+            "nesterov": nesterov,
+            "maximize": maximize,
+        }
         super().__init__(params, defaults)
 
     def _update_group(self, group: dict) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 
-
 # public helpers re-exported by name -> the submodule that defines them (imported on first use)
 _EXPORTS = {
     "receptive_field": "receptive",

@@ -20,7 +20,8 @@ import bisect
 import itertools
 import math
 import numbers
-from typing import Any, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -28,11 +29,11 @@ from .._random import default_generator
 from ..tensor import Tensor
 
 __all__ = [
-    "Dataset",
-    "TensorDataset",
-    "Subset",
     "ConcatDataset",
     "DataLoader",
+    "Dataset",
+    "Subset",
+    "TensorDataset",
     "default_collate",
     "random_split",
     "train_val_test_split",
@@ -45,7 +46,7 @@ class Dataset:
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -100,7 +101,6 @@ class Subset(Dataset):
 
     def __len__(self) -> int:
         return len(self.indices)
-
 
 
 class ConcatDataset(Dataset):
@@ -194,16 +194,26 @@ class DataLoader:
                 f"{type(dataset).__name__}; wrap arrays in TensorDataset(X, y)"
             )
         if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1
+            isinstance(batch_size, bool)
+            or not isinstance(batch_size, numbers.Integral)
+            or batch_size < 1
         ):
-            raise ValueError(f"DataLoader: batch_size should be a positive integer (or None), got {batch_size!r}")
+            raise ValueError(
+                f"DataLoader: batch_size should be a positive integer (or None), got {batch_size!r}"
+            )
         if batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None (no batching) is incompatible with drop_last=True")
+            raise ValueError(
+                "DataLoader: batch_size=None (no batching) is incompatible with drop_last=True"
+            )
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.generator = np.random.default_rng(generator) if isinstance(generator, numbers.Integral) else generator
+        self.generator = (
+            np.random.default_rng(generator)
+            if isinstance(generator, numbers.Integral)
+            else generator
+        )
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -276,14 +286,18 @@ def random_split(dataset: Dataset, lengths: Sequence[float], generator=None) -> 
     n = len(dataset)
     lengths = list(lengths)
     if not lengths:
-        raise ValueError("random_split: lengths is empty; give counts or fractions, e.g. [0.8, 0.2]")
+        raise ValueError(
+            "random_split: lengths is empty; give counts or fractions, e.g. [0.8, 0.2]"
+        )
     if any(length < 0 for length in lengths):
         raise ValueError(f"random_split: lengths must be non-negative, got {lengths}")
     total = sum(lengths)
-    if math.isclose(total, 1) and total <= 1 and not all(
-        isinstance(x, numbers.Integral) for x in lengths
+    if (
+        math.isclose(total, 1)
+        and total <= 1
+        and not all(isinstance(x, numbers.Integral) for x in lengths)
     ):
-        counts = [int(math.floor(n * frac)) for frac in lengths]
+        counts = [math.floor(n * frac) for frac in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
     else:
@@ -324,7 +338,7 @@ def train_val_test_split(
         if isinstance(x, numbers.Integral) and not isinstance(x, bool):
             c = int(x)
         elif isinstance(x, numbers.Real) and 0 <= x < 1:
-            c = int(round(x * n))
+            c = round(x * n)
         else:
             raise ValueError(
                 f"train_val_test_split: {name}={x!r} must be a fraction in [0, 1) or a sample count"
