@@ -167,7 +167,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tinygrad_edu train",
         description="Train a model on scikit-learn's bundled 8x8 handwritten digits "
-        "(70%% train / 15%% validation / 15%% test) and report its test accuracy.",
+        "(70% train / 15% validation / 15% test) and report its test accuracy.",
     )
     parser.add_argument("--model", choices=sorted(DEFAULTS), default="mlp", help="default: mlp")
     parser.add_argument("--epochs", type=int, help="mlp: 30, cnn: 12")
