@@ -31,6 +31,7 @@ from .tensor import Tensor
 
 _state = _tape._state
 _ndarray = np.ndarray
+_new_tensor = object.__new__
 
 
 class Context:
@@ -44,12 +45,14 @@ class Context:
 
     # inputs: the positional arguments of apply (tensors and constants)
     # output: set by the replay only while backward runs (never kept: that would be a cycle)
+    # class-level defaults: an unrecorded op's context costs two attribute writes
+    output = None
+    _saved: tuple = ()
+    _slots: tuple = ()
+
     def __init__(self, inputs: tuple, needs_input_grad: tuple) -> None:
         self.inputs = inputs
         self.needs_input_grad = needs_input_grad
-        self.output = None
-        self._saved: tuple = ()
-        self._slots: tuple = ()
 
     def save_for_backward(self, *values) -> None:
         self._saved = values
@@ -161,7 +164,8 @@ class Function:
     def apply(cls, *args, **kwargs) -> Tensor:
         """Run forward on the arrays of ``args``; record it if an input requires grad.
 
-        The hot path of the engine: one- and two-argument calls avoid building lists.
+        The hot path of the engine: one- and two-argument calls avoid building lists, and the
+        output tensor is built in place rather than through a constructor call.
         """
         on = _state.grad_enabled
         n = len(args)
@@ -192,9 +196,11 @@ class Function:
             raw, data = data, np.asarray(data)  # NumPy returns scalars from 0-d arithmetic
             if ctx._saved:  # a saved 0-d result must still be recognised as the output
                 ctx._saved = tuple(data if v is raw else v for v in ctx._saved)
-        out = Tensor._wrap(data, record)
-        if cls.is_view:
-            out._vc = args[0]._shared_vc()
+        out = _new_tensor(Tensor)  # Tensor._wrap, inlined
+        out.data = data
+        out.requires_grad = record
+        out._grad = out._record = None
+        out._vc = args[0]._shared_vc() if cls.is_view else None
         anomaly = _state.anomaly  # all that anomaly mode costs when off: this one read
         if anomaly:
             _tape.check_finite(data, cls.__name__, "forward", None)

@@ -64,18 +64,19 @@ from . import conv  # noqa: E402,F401  (registers Im2Col, Col2Im, MaxPool2d; own
 _scalar_types = (int, float, bool, np.number, np.bool_)
 
 
-def _operands(a, b, op: str):
+def _operands(a, b):
     """Make the pair ready for a binary primitive.
 
     Python scalars stay scalars (NumPy keeps them weak, so they never upcast a float32 tensor);
-    arrays and lists become constant tensors; an integer/bool tensor meeting a float tensor is
-    cast to the float dtype (PyTorch's rule; NumPy would pick float64)."""
-    if type(a) is Tensor:  # the common cases, decided without further checks
+    arrays and lists become constant tensors; an integer tensor meeting a float tensor is cast
+    to the float dtype (PyTorch's rule; NumPy would pick float64). Shapes are not checked
+    here: NumPy checks them in the forward, and ``_binary`` turns its error into ours."""
+    if isinstance(a, Tensor):  # the common cases, decided without further checks
         tb = type(b)
-        if tb is Tensor:
-            if a.data.shape == b.data.shape and a.data.dtype == b.data.dtype:
+        if tb is float:
+            if a.data.dtype.kind == "f":
                 return a, b
-        elif tb is float and a.data.dtype.kind == "f":
+        elif isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
             return a, b
     if not isinstance(a, Tensor) and not isinstance(a, _scalar_types):
         a = Tensor(a)
@@ -89,8 +90,6 @@ def _operands(a, b, op: str):
                 b = ew.Cast.apply(b, da)
             elif fb and not fa and da.kind != "b":
                 a = ew.Cast.apply(a, db)
-        if a.data.shape != b.data.shape:
-            broadcast_shapes(op, a.data.shape, b.data.shape)
     elif isinstance(a, _scalar_types):
         b, a = _with_scalar(b, a)
     elif isinstance(b, _scalar_types):
@@ -110,39 +109,24 @@ def _with_scalar(t, s):
     return t, s
 
 
-def add(a, b):
-    a, b = _operands(a, b, "add")
-    return ew.Add.apply(a, b)
+def _binary(fn: type[Function], op: str, a, b) -> Tensor:
+    if not (type(b) is float and type(a) is Tensor and a.data.dtype.kind == "f"):
+        a, b = _operands(a, b)  # the tensor-with-Python-float case needs nothing done
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        shapes = [x.data.shape for x in (a, b) if isinstance(x, Tensor)]
+        broadcast_shapes(op, *shapes)  # raises the clear error if that was the problem
+        raise
 
 
-def sub(a, b):
-    a, b = _operands(a, b, "sub")
-    return ew.Sub.apply(a, b)
-
-
-def mul(a, b):
-    a, b = _operands(a, b, "mul")
-    return ew.Mul.apply(a, b)
-
-
-def div(a, b):
-    a, b = _operands(a, b, "div")
-    return ew.Div.apply(a, b)
-
-
-def pow(a, b):  # noqa: A001
-    a, b = _operands(a, b, "pow")
-    return ew.Pow.apply(a, b)
-
-
-def maximum(a, b):
-    a, b = _operands(a, b, "maximum")
-    return ew.Maximum.apply(a, b)
-
-
-def minimum(a, b):
-    a, b = _operands(a, b, "minimum")
-    return ew.Minimum.apply(a, b)
+def add(a, b): return _binary(ew.Add, "add", a, b)
+def sub(a, b): return _binary(ew.Sub, "sub", a, b)
+def mul(a, b): return _binary(ew.Mul, "mul", a, b)
+def div(a, b): return _binary(ew.Div, "div", a, b)
+def pow(a, b): return _binary(ew.Pow, "pow", a, b)  # noqa: A001
+def maximum(a, b): return _binary(ew.Maximum, "maximum", a, b)
+def minimum(a, b): return _binary(ew.Minimum, "minimum", a, b)
 
 
 def neg(x): return ew.Neg.apply(x)
