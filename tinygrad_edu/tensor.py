@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import tape as _tape
-from ._shapes import normalize_axis, prod, unbroadcast
+from ._shapes import broadcast_shapes, normalize_axis, prod, unbroadcast
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -290,7 +290,11 @@ class Tensor:
         shape, dtype = like.data.shape, like.data.dtype
         g = self
         if g.data.shape != shape:
-            if np.broadcast_shapes(g.data.shape, shape) != g.data.shape:
+            try:
+                fits = broadcast_shapes(op, g.data.shape, shape) == g.data.shape
+            except ValueError:
+                fits = False
+            if not fits:
                 raise RuntimeError(
                     f"{op}.backward returned a gradient of shape {g.data.shape} for an input "
                     f"of shape {shape}; a gradient must have the input's shape or a shape the "

@@ -109,8 +109,11 @@ def _with_scalar(t, s):
     return t, s
 
 
+_weak = (float, int)  # Python scalars that NumPy keeps weak: they never change a float dtype
+
+
 def _binary(fn: type[Function], op: str, a, b) -> Tensor:
-    if not (type(b) is float and type(a) is Tensor and a.data.dtype.kind == "f"):
+    if not (type(b) in _weak and type(a) is Tensor and a.data.dtype.kind == "f"):
         a, b = _operands(a, b)  # the tensor-with-Python-float case needs nothing done
     try:
         return fn.apply(a, b)
