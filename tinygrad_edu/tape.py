@@ -18,7 +18,6 @@ from __future__ import annotations
 import functools
 import sys
 import threading
-import traceback
 import weakref
 from typing import Any, Callable, Iterator
 
@@ -407,12 +406,47 @@ def run_backward(
 def replay(roots, root_grads, retain_graph, create_graph, wanted, found, stepping):
     """The backward pass as a generator: one loop over the records in reverse.
 
-    When ``stepping`` it yields ``(record, grad_out, grads_in)`` after each record (with the
-    caller's grad mode restored while suspended); otherwise it never yields.
+    When ``stepping`` it yields ``(record, inputs, grad_out, grads_in)`` after each record
+    (with the caller's grad and anomaly modes restored while suspended); else it never yields.
     """
     tape = _state.tape
+    grads = _seed(tape, roots, root_grads)  # id(tensor) -> [tensor, gradient so far]
+    wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    anomaly, prev_mode = _state.anomaly, _state.grad_enabled
+    # ops inside a backward are not checked as forwards: each gradient is checked in _send,
+    # in the name of the op whose backward made it
+    _state.grad_enabled, _state.anomaly = create_graph, False
+    records = tape._records
+    # tg.grad replays only the records a wanted tensor flows into: nothing else can reach it
+    order = list(records) if wanted_ids is None else _downstream(records, wanted_ids)
+    try:
+        for seq in reversed(order):
+            rec = records.get(seq)
+            out = None if rec is None else rec()
+            entry = None if out is None else grads.pop(id(out), None)
+            if entry is None:
+                continue  # a record whose output got no gradient (or died) is not on the path
+            grad_out = entry[1]
+            if wanted_ids is not None and id(out) in wanted_ids:
+                found[id(out)] = grad_out
+            grads_in = _local_backward(rec, out, grad_out, create_graph)
+            _send(grads, rec, grads_in, anomaly)
+            if stepping:
+                _state.grad_enabled, _state.anomaly = prev_mode, anomaly
+                yield rec, rec.ctx.inputs, grad_out, grads_in
+                _state.grad_enabled, _state.anomaly = create_graph, False
+            if not retain_graph:
+                del records[seq]  # release: saved arrays and inputs go with the context
+                rec.ctx = None
+    finally:
+        _state.grad_enabled, _state.anomaly = prev_mode, anomaly
+    _finish(grads, wanted_ids, found, create_graph)
+
+
+def _seed(tape: Tape, roots, root_grads) -> dict:
+    """The gradients the replay starts from, after checking each root can be replayed."""
     tape.purge()
-    grads: dict[int, list] = {}  # id(tensor) -> [tensor, grad]
+    grads: dict[int, list] = {}
     for t, g in zip(roots, root_grads):
         rec = t._record
         if rec is not None:
@@ -421,75 +455,50 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             if tape._records.get(rec.seq) is not rec:  # else nothing would be replayed
                 raise RuntimeError(_OTHER_THREAD.format(op=rec.name))
         _accumulate(grads, t, g)
-    wanted_ids = None if wanted is None else {id(t) for t in wanted}
-    anomaly = _state.anomaly
-    prev_mode = _state.grad_enabled
-    _state.grad_enabled = create_graph
-    # the ops inside a backward are not checked as forwards: each gradient is checked below,
-    # in the name of the op whose backward made it (else a NaN in Sqrt's backward would be
-    # reported as a forward of the Div inside it)
-    _state.anomaly = False
-    records = tape._records
-    # tg.grad replays only the records a wanted tensor flows into: nothing else can reach it
-    order = list(records) if wanted_ids is None else _downstream(records, wanted_ids)
+    return grads
+
+
+def _local_backward(rec: Record, out, grad_out, create_graph: bool) -> tuple:
+    """One node's local computation: its Function's backward, one gradient per input."""
+    if create_graph and not rec.fn.twice_differentiable:
+        raise NotImplementedError(
+            f"{rec.name}: has no second derivative, so backward(create_graph=True) "
+            "cannot pass through it; differentiate it to first order only"
+        )
+    ctx = rec.ctx
+    ctx.output = out
     try:
-        for seq in reversed(order):
-            rec = records.get(seq)
-            if rec is None:
-                continue
-            out = rec()
-            if out is None:
-                continue
-            entry = grads.pop(id(out), None)
-            if entry is None:
-                continue
-            grad_out = entry[1]
-            if wanted_ids is not None and id(out) in wanted_ids:
-                found[id(out)] = grad_out
-            ctx = rec.ctx
-            if create_graph and not rec.fn.twice_differentiable:
-                raise NotImplementedError(
-                    f"{rec.name}: has no second derivative, so backward(create_graph=True) "
-                    "cannot pass through it; differentiate it to first order only"
-                )
-            ctx.output = out
-            try:
-                grads_in = rec.fn.backward(ctx, grad_out)
-            finally:
-                ctx.output = None  # the output must not stay reachable from its own record
-            if type(grads_in) is not tuple:
-                grads_in = (grads_in,)
-            inputs = ctx.inputs
-            if len(grads_in) != len(inputs):
-                raise RuntimeError(
-                    f"{rec.name}.backward returned {len(grads_in)} gradient(s) for "
-                    f"{len(inputs)} input(s); return one per argument of apply (None for "
-                    "arguments that need no gradient)"
-                )
-            for inp, g, need in zip(inputs, grads_in, ctx.needs_input_grad):
-                if g is None or not need:
-                    continue
-                if g.data.shape != inp.data.shape or g.data.dtype != inp.data.dtype:
-                    g = g._reduce_to(inp, rec.name)
-                if anomaly:
-                    check_finite(g.data, rec.name, "backward", rec.where)
-                key = id(inp)
-                entry = grads.get(key)
-                if entry is None:
-                    grads[key] = [inp, g]
-                else:
-                    entry[1] = entry[1] + g  # out of place: g may alias another input's grad
-            if stepping:
-                _state.grad_enabled, _state.anomaly = prev_mode, anomaly
-                yield rec, inputs, grad_out, grads_in
-                _state.grad_enabled, _state.anomaly = create_graph, False
-            if not retain_graph:
-                del records[seq]  # release: saved arrays and inputs go with the context
-                rec.ctx = None
+        grads_in = rec.fn.backward(ctx, grad_out)
     finally:
-        _state.grad_enabled = prev_mode
-        _state.anomaly = anomaly
-    if wanted is not None:
+        ctx.output = None  # the output must not stay reachable from its own record
+    if type(grads_in) is not tuple:
+        grads_in = (grads_in,)
+    if len(grads_in) != len(ctx.inputs):
+        raise RuntimeError(
+            f"{rec.name}.backward returned {len(grads_in)} gradient(s) for "
+            f"{len(ctx.inputs)} input(s); return one per argument of apply (None for "
+            "arguments that need no gradient)"
+        )
+    return grads_in
+
+
+def _send(grads: dict, rec: Record, grads_in: tuple, anomaly: bool) -> None:
+    """Hand each input its gradient: summed down to its shape (the one unbroadcast), checked
+    in anomaly mode, and added to what it already has."""
+    ctx = rec.ctx
+    for inp, g, need in zip(ctx.inputs, grads_in, ctx.needs_input_grad):
+        if g is None or not need:
+            continue
+        if g.data.shape != inp.data.shape or g.data.dtype != inp.data.dtype:
+            g = g._reduce_to(inp, rec.name)
+        if anomaly:
+            check_finite(g.data, rec.name, "backward", rec.where)
+        _accumulate(grads, inp, g)
+
+
+def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
+    """Deliver what reached the leaves: into ``found`` for tg.grad, else into ``.grad``."""
+    if wanted_ids is not None:
         for t, g in grads.values():
             if id(t) in wanted_ids:
                 found[id(t)] = g
@@ -526,7 +535,3 @@ def _accumulate(grads: dict, t, g) -> None:
         grads[id(t)] = [t, g]
     else:
         entry[1] = entry[1] + g  # out of place: g may alias another input's gradient
-
-
-def format_stack() -> str:  # pragma: no cover - debugging helper
-    return "".join(traceback.format_stack()[:-1])
