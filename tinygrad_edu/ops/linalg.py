@@ -6,7 +6,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .shape import reshape, swapaxes, unsqueeze
+from .shape import Permute, reshape, swapaxes, unsqueeze
 
 
 class MatMul(Function):
@@ -39,11 +39,19 @@ class MatMul(Function):
             if nb:
                 gb = reshape(matmul(swapaxes(a, -1, -2), g2), grad.shape[:-1] + (b.shape[0],))
             return ga, gb
+        # the operands are known to fit, so the primitives are applied directly (no checks)
         if na:
-            ga = matmul(grad, swapaxes(b, -1, -2))
+            ga = MatMul.apply(grad, _mT(b))
         if nb:
-            gb = matmul(swapaxes(a, -1, -2), grad)
+            gb = MatMul.apply(_mT(a), grad)
         return ga, gb
+
+
+def _mT(x: Tensor) -> Tensor:
+    """Swap the last two axes (a view)."""
+    dims = list(range(x.ndim))
+    dims[-1], dims[-2] = dims[-2], dims[-1]
+    return Permute.apply(x, tuple(dims))
 
 
 def matmul(a, b):

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-from scipy.linalg import blas as _blas
 
 from ..tape import enable_grad
 from ..tensor import Tensor
@@ -151,22 +150,11 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define _update_group(group)")
 
     def _axpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-        """``y += alpha * x`` in place. One BLAS pass over contiguous float32/float64 arrays
-        (no temporary: 2-3x faster than NumPy's ``y -= lr * x``); NumPy with a scratch
-        array otherwise."""
-        axpy = _AXPY.get(y.dtype)
-        if (
-            axpy is not None
-            and y.size
-            and x.dtype == y.dtype
-            and x.shape == y.shape
-            and y.flags.c_contiguous
-            and x.flags.c_contiguous
-            and y.flags.writeable
-        ):
-            flat = y.reshape(-1)
-            if axpy(x.reshape(-1), flat, a=alpha) is flat:  # in place, as for any contiguous y
-                return
+        """``y += alpha * x`` in place, through a reused scratch array (no temporary).
+
+        Plain NumPy on purpose: scipy's BLAS axpy was faster alone, but it loads a second
+        OpenBLAS whose worker threads spin after each call and steal the core NumPy's BLAS
+        needs for the next matmul (on 2 cores that cost more than it saved)."""
         y += np.multiply(x, alpha, out=self._scratch(y, 2))
 
     def _scratch(self, arr: np.ndarray, slot: int = 0) -> np.ndarray:
@@ -239,7 +227,6 @@ class Optimizer:
         return "\n".join(lines)
 
 
-_AXPY = {np.dtype(np.float32): _blas.saxpy, np.dtype(np.float64): _blas.daxpy}
 
 
 def _check_param(p, i: int, name: str) -> None:
