@@ -145,6 +145,16 @@ def test_state_dict_round_trip_through_numpy_and_npz(tmp_path):
     assert int(c.bn.num_batches_tracked.item()) == 1
 
 
+def test_tg_save_and_load_port_torch_save_of_a_state_dict(tmp_path):
+    # torch.save(model.state_dict(), path); model.load_state_dict(torch.load(path))
+    tg.manual_seed(2)
+    a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+    tg.save(a.state_dict(), tmp_path / "lin.npz")
+    b.load_state_dict(tg.load(tmp_path / "lin.npz"))
+    np.testing.assert_array_equal(b.weight.data, a.weight.data)
+    np.testing.assert_array_equal(b.bias.data, a.bias.data)
+
+
 def test_load_state_dict_errors_list_every_problem():
     net = nn.Linear(3, 2)
     sd = {k: v.numpy().copy() for k, v in net.state_dict().items()}

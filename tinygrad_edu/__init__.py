@@ -158,9 +158,11 @@ _SUBMODULES = {
 
 
 def __getattr__(name: str):
-    if name in _SUBMODULES:
-        import importlib
+    import importlib
 
+    if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):  # torch.save(model.state_dict(), path) ports as tg.save(...)
+        return getattr(importlib.import_module(f"{__name__}.nn"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
