@@ -64,8 +64,8 @@ class Record(weakref.ref):
 
     __slots__ = ("seq", "fn", "ctx", "where", "nbytes")
 
-    def __init__(self, out, callback):  # weakref.ref takes only these two; Tape.append fills the rest
-        super().__init__(out, callback)
+    # no __init__ of its own: weakref.ref's C constructor takes (output, callback) and
+    # Tape.append fills the slots, so making a record runs no Python frame
 
     @property
     def name(self) -> str:
