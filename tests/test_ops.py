@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
-from tinygrad_edu.ops import conv, elementwise as ew, shape as sh
+from tinygrad_edu.ops import conv, elementwise as ew, linalg, shape as sh
 from tinygrad_edu.testing import Drawn, axes, check_op, check_op_on, shapes
 
 
@@ -188,6 +188,22 @@ def matmul_shapes(kind):
     return hnp.mutually_broadcastable_shapes(
         signature="(m,k),(k,n)->(m,n)", max_dims=2, min_side=0, max_side=3
     ).map(lambda r: r.input_shapes)
+
+
+@st.composite
+def transposed_matmul_case(draw):
+    """Stored operand shapes and MatMul's transpose flags (at least one set): the operands of
+    op(a) @ op(b) with batch dimensions broadcast, each flagged one stored transposed."""
+    a_shape, b_shape = draw(matmul_shapes("batched"))
+    ta, tb = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
+    swap = lambda s: s[:-2] + (s[-1], s[-2])  # noqa: E731
+    a_shape, b_shape = (swap(a_shape) if ta else a_shape), (swap(b_shape) if tb else b_shape)
+    return Drawn((a_shape, b_shape), {"transpose_a": ta, "transpose_b": tb})
+
+
+def np_matmul_t(a, b, transpose_a, transpose_b):
+    return np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a,
+                     np.swapaxes(b, -1, -2) if transpose_b else b)
 
 
 @st.composite
@@ -420,6 +436,12 @@ CASES = [
              shapes=matmul_shapes(kind))
         for kind in ("1d@1d", "2d@2d", "1d@nd", "nd@1d", "batched")
     ],
+    Case(
+        "matmul transposed (gemm flags)", "MatMul",
+        lambda a, b, transpose_a, transpose_b: linalg.MatMul.apply(
+            a, b, transpose_a=transpose_a, transpose_b=transpose_b),
+        np_matmul_t, nargs=2, shapes=transposed_matmul_case(),
+    ),
     # convolution and pooling windows (registered by ops/conv.py)
     Case("im2col", "Im2Col", conv.im2col, np_im2col, shapes=window_case("im2col")),
     Case("col2im", "Col2Im", conv.col2im, np_col2im, shapes=window_case("col2im")),
@@ -670,3 +692,42 @@ def test_check_op_catches_a_wrong_custom_function() -> None:
 
     with pytest.raises(AssertionError, match="input 0 was modified by forward"):
         check_op_on(MutatingExp.apply, np.exp, [np.array([0.5, 1.0])])
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, flags",
+    [
+        ((3,), (2, 4, 3), {"transpose_b": True}),  # vector @ a stack of transposed matrices
+        ((2, 3, 4), (3,), {"transpose_a": True}),  # transposed matrices @ vector
+        ((5, 3), (4, 5), {"transpose_a": True, "transpose_b": True}),
+    ],
+)
+def test_matmul_flags_with_vectors_and_both_transposed(a_shape, b_shape, flags) -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    ta, tb = flags.get("transpose_a", False), flags.get("transpose_b", False)
+    check_op_on(
+        lambda x, y: linalg.MatMul.apply(x, y, **flags),
+        lambda x, y: np_matmul_t(x, y, ta, tb),
+        [a, b],
+    )
+
+
+def test_matmul_flag_on_a_vector_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"MatMul: transpose_a=True.*\(3,\).*at least two"):
+        linalg.MatMul.apply(tg.ones(3), tg.ones(3, 2), transpose_a=True)
+
+
+def test_linear_gradients_are_fresh_c_ordered_arrays_and_match_numpy() -> None:
+    """linear passes x's transpose as a GEMM flag: dW = gᵀx and dx = gW arrive C-ordered (the
+    optimizer reads them contiguously) and equal the closed-form products."""
+    import tinygrad_edu.nn.functional as F
+
+    rng = np.random.default_rng(1)
+    x = tg.tensor(rng.standard_normal((5, 4)), requires_grad=True)
+    w = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    g = rng.standard_normal((5, 3))
+    F.linear(x, w).backward(tg.tensor(g))
+    assert w.grad.data.flags.c_contiguous and x.grad.data.flags.c_contiguous
+    np.testing.assert_allclose(w.grad.data, g.T @ x.data, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.data, g @ w.data, rtol=1e-12)

@@ -422,6 +422,8 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
             (ops.matmul, [arr(4), arr(4)]),
             (ops.matmul, [arr(3, 4), arr(4, 2)]),
             (ops.matmul, [arr(2, 1, 3, 4), arr(3, 4, 2)]),
+            (lambda a, b: ops.linalg.MatMul.apply(a, b, transpose_a=True, transpose_b=True),
+             [arr(4, 3), arr(2, 4)]),
         ],
     }
 

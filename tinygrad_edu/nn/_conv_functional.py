@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.conv import Im2Col, MaxPool2d, Window, out_size
+from ..ops.linalg import MatMul
 from ..tensor import Tensor
 
 
@@ -99,7 +100,10 @@ def conv2d(
     m = n * ho * wo
     if groups == 1:
         w = ops.reshape(ops.permute(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))
-        out = ops.matmul(cols, ops.permute(w, (1, 0)))  # (M, C_out)
+        if cols.dtype == w.dtype:  # cols @ wᵀ with the transpose as a GEMM flag: no permute
+            out = MatMul.apply(cols, w, transpose_b=True)  # (M, C_out)
+        else:
+            out = ops.matmul(cols, ops.permute(w, (1, 0)))  # (the dtypes are promoted first)
     else:
         og = c_out // groups
         cols = ops.reshape(

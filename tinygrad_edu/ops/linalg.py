@@ -6,52 +6,73 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .shape import Permute, reshape, swapaxes, unsqueeze
+from .shape import reshape, unsqueeze
 
 
 class MatMul(Function):
-    """y = a @ b;  da = grad @ bᵀ,  db = aᵀ @ grad   (1-D operands are promoted as in NumPy;
-    batch dimensions broadcast, and the replay sums the gradient back over them)"""
+    """y = op(a) @ op(b);  da = grad @ op(b)ᵀ,  db = op(a)ᵀ @ grad   (then un-transposed)
+
+    ``op`` is the identity, or with ``transpose_a=True`` / ``transpose_b=True`` a swap of that
+    operand's last two axes: BLAS gemm's transA / transB, so ``linear``'s ``x @ Wᵀ`` needs no
+    recorded permute and every gradient comes out as a fresh array in its operand's layout.
+    1-D operands are promoted as in NumPy (and cannot be transposed); batch dimensions
+    broadcast, and the replay sums the gradient back over them.
+    """
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx, a, b, transpose_a=False, transpose_b=False):
         ctx.save_for_backward(a, b)
+        ctx.ta, ctx.tb = transpose_a, transpose_b
+        if transpose_a or transpose_b:
+            if (transpose_a and a.ndim < 2) or (transpose_b and b.ndim < 2):
+                raise ValueError(
+                    f"MatMul: transpose_a={transpose_a}, transpose_b={transpose_b} with operands "
+                    f"of shapes {a.shape} and {b.shape}: only operands with at least two "
+                    "dimensions can be transposed"
+                )
+            if transpose_a:
+                a = np.swapaxes(a, -1, -2)
+            if transpose_b:
+                b = np.swapaxes(b, -1, -2)
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        ta, tb = ctx.ta, ctx.tb
         ga = gb = None
         if a.ndim == 1 and b.ndim == 1:  # dot product: grad is a scalar
             return (grad * b if na else None), (grad * a if nb else None)
-        if a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n)
+        if a.ndim == 1:  # (k,) @ op(b): (..., k, n) -> (..., n)
             g2 = unsqueeze(grad, -2)  # (..., 1, n)
             if na:
-                ga = reshape(matmul(g2, swapaxes(b, -1, -2)), grad.shape[:-1] + (a.shape[0],))
+                ga = reshape(MatMul.apply(g2, b, transpose_b=not tb), grad.shape[:-1] + (a.shape[0],))
             if nb:
-                gb = matmul(unsqueeze(a, -1), g2)
+                gb = MatMul.apply(g2, a.reshape(1, -1), transpose_a=True) if tb else (
+                    matmul(unsqueeze(a, -1), g2))
             return ga, gb
-        if b.ndim == 1:  # (..., m, k) @ (k,) -> (..., m)
+        if b.ndim == 1:  # op(a): (..., m, k) @ (k,) -> (..., m)
             g2 = unsqueeze(grad, -1)  # (..., m, 1)
             if na:
-                ga = matmul(g2, unsqueeze(b, -2))
+                ga = MatMul.apply(b.reshape(-1, 1), g2, transpose_b=True) if ta else (
+                    matmul(g2, unsqueeze(b, -2)))
             if nb:
-                gb = reshape(matmul(swapaxes(a, -1, -2), g2), grad.shape[:-1] + (b.shape[0],))
+                gb = reshape(MatMul.apply(a, g2, transpose_a=not ta), grad.shape[:-1] + (b.shape[0],))
             return ga, gb
-        # the operands are known to fit, so the primitives are applied directly (no checks)
-        if na:
-            ga = MatMul.apply(grad, _mT(b))
-        if nb:
-            gb = MatMul.apply(_mT(a), grad)
+        # the operands are known to fit, so the primitive is applied directly (no checks), and
+        # the transposes ride along as flags: no permute is recorded or replayed
+        if na:  # d op(a) = grad @ op(b)ᵀ; transposed back when op(a) = aᵀ
+            if ta:
+                ga = MatMul.apply(b, grad, transpose_a=tb, transpose_b=True)
+            else:
+                ga = MatMul.apply(grad, b, transpose_b=not tb)
+        if nb:  # d op(b) = op(a)ᵀ @ grad; transposed back when op(b) = bᵀ
+            if tb:
+                gb = MatMul.apply(grad, a, transpose_a=True, transpose_b=ta)
+            else:
+                gb = MatMul.apply(a, grad, transpose_a=not ta)
         return ga, gb
-
-
-def _mT(x: Tensor) -> Tensor:
-    """Swap the last two axes (a view)."""
-    dims = list(range(x.ndim))
-    dims[-1], dims[-2] = dims[-2], dims[-1]
-    return Permute.apply(x, tuple(dims))
 
 
 def matmul(a, b):
