@@ -355,13 +355,18 @@ class Tensor:
             self._vc = [0, None]
         return self._vc
 
-    def _bump_version(self, op: str | None = None) -> None:
-        """Count an in-place change and remember it (``op`` and the user's source line) for the
-        error a backward raises when it needed the old value."""
-        vc = self._shared_vc()
+    def _bump_version(self, op: str | None = None, label: str | None = None) -> None:
+        """Count an in-place change and remember it (``op`` and the user's source line, or a
+        ready-made ``label``: optimizers pass one and skip the frame walk) for the error a
+        backward raises when it needed the old value."""
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = [0, None]
         vc[0] += 1
-        what = f"`{op}`" if op else "an in-place operation"
-        vc[1] = f"{what} at {_tape._user_frame()}"
+        if label is None:
+            what = f"`{op}`" if op else "an in-place operation"
+            label = f"{what} at {_tape._user_frame()}"
+        vc[1] = label
 
     def _check_inplace(self, op: str) -> None:
         if _tape._state.grad_enabled and self.requires_grad:

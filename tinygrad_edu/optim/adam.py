@@ -99,7 +99,7 @@ class Adam(Optimizer):
             denom /= math.sqrt(1 - beta2**t)
             denom += eps
             self._axpy(w, -lr / (1 - beta1**t), np.divide(m, denom, out=tmp))
-            p._bump_version()
+            p._bump_version(label=self._update_label)
 
 
 class AdamW(Adam):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..tape import enable_grad
+from ..tape import _user_frame, enable_grad
 from ..tensor import Tensor
 
 
@@ -50,6 +50,9 @@ class Optimizer:
         self.state: defaultdict = defaultdict(dict)  # param tensor -> its state dict
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_buffers: dict[tuple, np.ndarray] = {}
+        # what a backward that needed a parameter's old value names as the in-place change
+        # (set by step(): one frame walk per step, not one per parameter)
+        self._update_label = f"`{name}.step()`"
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params should be an iterable of Tensors or dicts, but got a single "
@@ -142,6 +145,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        self._update_label = f"`{type(self).__name__}.step()` at {_user_frame()}"
         for group in self.param_groups:
             self._update_group(group)
         return loss

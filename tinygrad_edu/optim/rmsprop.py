@@ -105,4 +105,4 @@ class RMSprop(Optimizer):
                 b += step
                 step = b
             self._axpy(w, -lr, step)
-            p._bump_version()
+            p._bump_version(label=self._update_label)

@@ -93,4 +93,4 @@ class SGD(Optimizer):
                     self._axpy(w, sign * lr, buf.data)
             else:
                 self._axpy(w, sign * lr, g)
-            p._bump_version()
+            p._bump_version(label=self._update_label)
