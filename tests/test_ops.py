@@ -201,6 +201,27 @@ def transposed_matmul_case(draw):
     return Drawn((a_shape, b_shape), {"transpose_a": ta, "transpose_b": tb})
 
 
+@st.composite
+def addmm_case(draw):
+    """c, a, b stored shapes and the flags of Addmm: c broadcasts into op(a) @ op(b)."""
+    m, k, n = (draw(st.integers(0, 3)) for _ in range(3))
+    ta, tb = draw(st.booleans()), draw(st.booleans())
+    c_shape = draw(st.sampled_from([(m, n), (n,), (1, n), (m, 1), (1,), ()]))
+    return Drawn(
+        (c_shape, (k, m) if ta else (m, k), (n, k) if tb else (k, n)),
+        {"transpose_a": ta, "transpose_b": tb},
+    )
+
+
+def np_addmm(c, a, b, transpose_a, transpose_b):
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError("Addmm takes matrices")  # (so the kit skips such f(x, x) checks)
+    product = np_matmul_t(a, b, transpose_a, transpose_b)
+    if np.broadcast_shapes(c.shape, product.shape) != product.shape:
+        raise ValueError("c may not grow the product")
+    return c + product
+
+
 def np_matmul_t(a, b, transpose_a, transpose_b):
     return np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a,
                      np.swapaxes(b, -1, -2) if transpose_b else b)
@@ -441,6 +462,12 @@ CASES = [
         lambda a, b, transpose_a, transpose_b: linalg.MatMul.apply(
             a, b, transpose_a=transpose_a, transpose_b=transpose_b),
         np_matmul_t, nargs=2, shapes=transposed_matmul_case(),
+    ),
+    Case(
+        "addmm (gemm + bias)", "Addmm",
+        lambda c, a, b, transpose_a, transpose_b: linalg.Addmm.apply(
+            c, a, b, transpose_a=transpose_a, transpose_b=transpose_b),
+        np_addmm, nargs=3, shapes=addmm_case(),
     ),
     # convolution and pooling windows (registered by ops/conv.py)
     Case("im2col", "Im2Col", conv.im2col, np_im2col, shapes=window_case("im2col")),
@@ -731,3 +758,21 @@ def test_linear_gradients_are_fresh_c_ordered_arrays_and_match_numpy() -> None:
     assert w.grad.data.flags.c_contiguous and x.grad.data.flags.c_contiguous
     np.testing.assert_allclose(w.grad.data, g.T @ x.data, rtol=1e-12)
     np.testing.assert_allclose(x.grad.data, g @ w.data, rtol=1e-12)
+
+
+def test_addmm_bad_operands_are_clear_errors() -> None:
+    with pytest.raises(ValueError, match=r"Addmm: c of shape \(2, 3\) does not broadcast.*\(1, 3\)"):
+        linalg.Addmm.apply(tg.ones(2, 3), tg.ones(1, 4), tg.ones(4, 3))
+    with pytest.raises(ValueError, match=r"Addmm: .*at least two dimensions"):
+        linalg.Addmm.apply(tg.ones(3), tg.ones(4), tg.ones(4, 3))
+
+
+def test_linear_with_bias_is_one_recorded_addmm() -> None:
+    import tinygrad_edu.nn.functional as F
+
+    x = tg.ones(4, 3, requires_grad=True)
+    w, b = tg.ones(2, 3, requires_grad=True), tg.ones(2, requires_grad=True)
+    out = F.linear(x, w, b)
+    assert [r.name for r in tg.get_tape()] == ["Addmm"]
+    out.sum().backward()
+    np.testing.assert_array_equal(b.grad.data, [4.0, 4.0])  # summed over the batch

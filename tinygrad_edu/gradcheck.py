@@ -425,6 +425,12 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
             (lambda a, b: ops.linalg.MatMul.apply(a, b, transpose_a=True, transpose_b=True),
              [arr(4, 3), arr(2, 4)]),
         ],
+        "Addmm": [
+            (lambda c, a, b: ops.linalg.Addmm.apply(c, a, b, transpose_b=True),
+             [arr(2), arr(3, 4), arr(2, 4)]),
+            (lambda c, a, b: ops.linalg.Addmm.apply(c, a, b, transpose_a=True),
+             [arr(3, 1), arr(4, 3), arr(4, 2)]),
+        ],
     }
 
 

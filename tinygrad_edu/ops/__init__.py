@@ -47,7 +47,7 @@ PRIMITIVES: dict[str, type[Function]] = {
         rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,
-        linalg.MatMul,
+        linalg.MatMul, linalg.Addmm,
     )
 }
 

@@ -23,18 +23,7 @@ class MatMul(Function):
     def forward(ctx, a, b, transpose_a=False, transpose_b=False):
         ctx.save_for_backward(a, b)
         ctx.ta, ctx.tb = transpose_a, transpose_b
-        if transpose_a or transpose_b:
-            if (transpose_a and a.ndim < 2) or (transpose_b and b.ndim < 2):
-                raise ValueError(
-                    f"MatMul: transpose_a={transpose_a}, transpose_b={transpose_b} with operands "
-                    f"of shapes {a.shape} and {b.shape}: only operands with at least two "
-                    "dimensions can be transposed"
-                )
-            if transpose_a:
-                a = np.swapaxes(a, -1, -2)
-            if transpose_b:
-                b = np.swapaxes(b, -1, -2)
-        return np.matmul(a, b)
+        return _gemm("MatMul", a, b, transpose_a, transpose_b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,19 +49,79 @@ class MatMul(Function):
             if nb:
                 gb = reshape(MatMul.apply(a, g2, transpose_a=not ta), grad.shape[:-1] + (b.shape[0],))
             return ga, gb
-        # the operands are known to fit, so the primitive is applied directly (no checks), and
-        # the transposes ride along as flags: no permute is recorded or replayed
-        if na:  # d op(a) = grad @ op(b)ᵀ; transposed back when op(a) = aᵀ
-            if ta:
-                ga = MatMul.apply(b, grad, transpose_a=tb, transpose_b=True)
-            else:
-                ga = MatMul.apply(grad, b, transpose_b=not tb)
-        if nb:  # d op(b) = op(a)ᵀ @ grad; transposed back when op(b) = bᵀ
-            if tb:
-                gb = MatMul.apply(grad, a, transpose_a=True, transpose_b=ta)
-            else:
-                gb = MatMul.apply(a, grad, transpose_a=not ta)
-        return ga, gb
+        return _matrix_grads(grad, a, b, ta, tb, na, nb)
+
+
+def _gemm(op: str, a, b, transpose_a: bool, transpose_b: bool):
+    """np.matmul(op(a), op(b)) on arrays; op swaps the last two axes where asked."""
+    if transpose_a or transpose_b:
+        if (transpose_a and a.ndim < 2) or (transpose_b and b.ndim < 2):
+            raise ValueError(
+                f"{op}: transpose_a={transpose_a}, transpose_b={transpose_b} with operands "
+                f"of shapes {a.shape} and {b.shape}: only operands with at least two "
+                "dimensions can be transposed"
+            )
+        if transpose_a:
+            a = np.swapaxes(a, -1, -2)
+        if transpose_b:
+            b = np.swapaxes(b, -1, -2)
+    return np.matmul(a, b)
+
+
+def _matrix_grads(grad, a, b, ta: bool, tb: bool, na: bool, nb: bool):
+    """(da, db) of op(a) @ op(b) for operands of at least two dimensions. They are known to
+    fit, so the primitive is applied directly (no checks), and the transposes ride along as
+    flags: no permute is recorded or replayed."""
+    ga = gb = None
+    if na:  # d op(a) = grad @ op(b)ᵀ; transposed back when op(a) = aᵀ
+        if ta:
+            ga = MatMul.apply(b, grad, transpose_a=tb, transpose_b=True)
+        else:
+            ga = MatMul.apply(grad, b, transpose_b=not tb)
+    if nb:  # d op(b) = op(a)ᵀ @ grad; transposed back when op(b) = bᵀ
+        if tb:
+            gb = MatMul.apply(grad, a, transpose_a=True, transpose_b=ta)
+        else:
+            gb = MatMul.apply(a, grad, transpose_a=not ta)
+    return ga, gb
+
+
+class Addmm(Function):
+    """y = c + op(a) @ op(b)  (BLAS gemm with beta = 1, torch.addmm);  dc = grad (the replay
+    sums it down to c's shape),  da, db as for MatMul
+
+    The bias of ``linear``: added in place into the GEMM's fresh result, so a linear layer is
+    one recorded op and one output buffer, not a matmul, an add and two buffers. ``a`` and ``b``
+    need at least two dimensions and ``c`` must broadcast to the product's shape (its dtype
+    must match: the add is in place).
+    """
+
+    @staticmethod
+    def forward(ctx, c, a, b, transpose_a=False, transpose_b=False):
+        ctx.save_for_backward(a, b)
+        ctx.ta, ctx.tb = transpose_a, transpose_b
+        if a.ndim < 2 or b.ndim < 2 or c.dtype != a.dtype:
+            raise ValueError(
+                f"Addmm: c {c.shape} {c.dtype} + op(a) {a.shape} {a.dtype} @ op(b) {b.shape}: "
+                "a and b need at least two dimensions, and c a's dtype (use matmul and + "
+                "for anything else)"
+            )
+        out = _gemm("Addmm", a, b, transpose_a, transpose_b)
+        try:
+            out += c
+        except ValueError:
+            raise ValueError(
+                f"Addmm: c of shape {c.shape} does not broadcast to the product's shape "
+                f"{out.shape}; it is added in place, so it may not grow the result"
+            ) from None
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        nc, na, nb = ctx.needs_input_grad
+        ga, gb = _matrix_grads(grad, a, b, ctx.ta, ctx.tb, na, nb)
+        return (grad if nc else None), ga, gb
 
 
 def matmul(a, b):
