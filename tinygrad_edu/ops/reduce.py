@@ -8,7 +8,7 @@ import numpy as np
 from .._shapes import normalize_axis, prod, unbroadcast
 from ..function import Function
 from ..tensor import Tensor
-from .shape import broadcast_to, reshape
+from .shape import BroadcastTo, Reshape, broadcast_to, reshape
 
 
 def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
@@ -18,10 +18,13 @@ def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
 
 
 def _spread(grad: Tensor, in_shape: tuple, axes, keepdims: bool) -> Tensor:
-    """The reduced gradient re-expanded to the input's shape (a view, no copy)."""
+    """The reduced gradient re-expanded to the input's shape (a view, no copy). The shapes are
+    known to fit, so the primitives are applied directly (no checks)."""
     if not keepdims:
-        grad = reshape(grad, _kept_shape(in_shape, axes))
-    return broadcast_to(grad, in_shape)
+        grad = Reshape.apply(grad, _kept_shape(in_shape, axes))
+    if grad.data.shape == in_shape:
+        return grad
+    return BroadcastTo.apply(grad, in_shape)
 
 
 class Sum(Function):
