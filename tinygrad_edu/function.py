@@ -31,7 +31,7 @@ from .tensor import Tensor
 
 _state = _tape._state
 _ndarray = np.ndarray
-_new_tensor = object.__new__
+_new_tensor = _new = object.__new__
 
 
 class Context:
@@ -180,12 +180,14 @@ class Function:
             else:
                 xb, nb = b, False
             record = na or nb
-            ctx = Context(args, (na, nb))
+            ctx = _new(Context)  # Context(args, needs), without a Python __init__ frame
+            ctx.inputs, ctx.needs_input_grad = args, (na, nb)
             data = cls.forward(ctx, xa, xb, **kwargs)
         elif n == 1:
             a = args[0]
             record = on and a.requires_grad
-            ctx = Context(args, (record,))
+            ctx = _new(Context)
+            ctx.inputs, ctx.needs_input_grad = args, (record,)
             data = cls.forward(ctx, a.data, **kwargs)
         else:
             needs = tuple([on and isinstance(a, Tensor) and a.requires_grad for a in args])

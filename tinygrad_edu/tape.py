@@ -377,6 +377,14 @@ _FREED = (
     "first backward() if you need to backpropagate through the same graph twice, or "
     "recompute the forward pass."
 )
+_NO_SECOND = (
+    "{op}: has no second derivative, so backward(create_graph=True) cannot pass through it; "
+    "differentiate it to first order only"
+)
+_BAD_COUNT = (
+    "{op}.backward returned {n} gradient(s) for {m} input(s); return one per argument of "
+    "apply (None for arguments that need no gradient)"
+)
 _OTHER_THREAD = (
     "backward: part of this graph ({op} record) was recorded by another thread; each thread "
     "has its own tape, so run the forward and its backward in the same thread"
@@ -413,7 +421,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     grads = _seed(tape, roots, root_grads)  # id(tensor) -> [tensor, gradient so far]
     wanted_ids = None if wanted is None else {id(t) for t in wanted}
     anomaly, prev_mode = _state.anomaly, _state.grad_enabled
-    # ops inside a backward are not checked as forwards: each gradient is checked in _send,
+    # ops inside a backward are not checked as forwards: each gradient is checked as it is sent,
     # in the name of the op whose backward made it
     _state.grad_enabled, _state.anomaly = create_graph, False
     records = tape._records
@@ -429,8 +437,35 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             grad_out = entry[1]
             if wanted_ids is not None and id(out) in wanted_ids:
                 found[id(out)] = grad_out
-            grads_in = _local_backward(rec, out, grad_out, create_graph)
-            _send(grads, rec, grads_in, anomaly)
+            # the local computation: the op's backward, one gradient per input
+            ctx = rec.ctx
+            if create_graph and not rec.fn.twice_differentiable:
+                raise NotImplementedError(_NO_SECOND.format(op=rec.name))
+            ctx.output = out
+            try:
+                grads_in = rec.fn.backward(ctx, grad_out)
+            finally:
+                ctx.output = None  # the output must not stay reachable from its own record
+            if type(grads_in) is not tuple:
+                grads_in = (grads_in,)
+            if len(grads_in) != len(ctx.inputs):
+                raise RuntimeError(_BAD_COUNT.format(op=rec.name, n=len(grads_in), m=len(ctx.inputs)))
+            # then each input that needs it gets its gradient: summed down to its shape (the
+            # one unbroadcast), checked in anomaly mode, and added to what it already has
+            for inp, g, need in zip(ctx.inputs, grads_in, ctx.needs_input_grad):
+                if g is None or not need:
+                    continue
+                gd, idata = g.data, inp.data
+                if gd.shape != idata.shape or gd.dtype != idata.dtype:
+                    g = g._reduce_to(inp, rec.name)
+                if anomaly:
+                    check_finite(g.data, rec.name, "backward", rec.where)
+                key = id(inp)
+                entry = grads.get(key)
+                if entry is None:
+                    grads[key] = [inp, g]
+                else:
+                    entry[1] = entry[1] + g  # out of place: g may alias another input's gradient
             if stepping:
                 _state.grad_enabled, _state.anomaly = prev_mode, anomaly
                 yield rec, rec.ctx.inputs, grad_out, grads_in
@@ -456,44 +491,6 @@ def _seed(tape: Tape, roots, root_grads) -> dict:
                 raise RuntimeError(_OTHER_THREAD.format(op=rec.name))
         _accumulate(grads, t, g)
     return grads
-
-
-def _local_backward(rec: Record, out, grad_out, create_graph: bool) -> tuple:
-    """One node's local computation: its Function's backward, one gradient per input."""
-    if create_graph and not rec.fn.twice_differentiable:
-        raise NotImplementedError(
-            f"{rec.name}: has no second derivative, so backward(create_graph=True) "
-            "cannot pass through it; differentiate it to first order only"
-        )
-    ctx = rec.ctx
-    ctx.output = out
-    try:
-        grads_in = rec.fn.backward(ctx, grad_out)
-    finally:
-        ctx.output = None  # the output must not stay reachable from its own record
-    if type(grads_in) is not tuple:
-        grads_in = (grads_in,)
-    if len(grads_in) != len(ctx.inputs):
-        raise RuntimeError(
-            f"{rec.name}.backward returned {len(grads_in)} gradient(s) for "
-            f"{len(ctx.inputs)} input(s); return one per argument of apply (None for "
-            "arguments that need no gradient)"
-        )
-    return grads_in
-
-
-def _send(grads: dict, rec: Record, grads_in: tuple, anomaly: bool) -> None:
-    """Hand each input its gradient: summed down to its shape (the one unbroadcast), checked
-    in anomaly mode, and added to what it already has."""
-    ctx = rec.ctx
-    for inp, g, need in zip(ctx.inputs, grads_in, ctx.needs_input_grad):
-        if g is None or not need:
-            continue
-        if g.data.shape != inp.data.shape or g.data.dtype != inp.data.dtype:
-            g = g._reduce_to(inp, rec.name)
-        if anomaly:
-            check_finite(g.data, rec.name, "backward", rec.where)
-        _accumulate(grads, inp, g)
 
 
 def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
