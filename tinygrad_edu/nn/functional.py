@@ -88,7 +88,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         # dW = gradᵀ @ x, both fresh C-ordered arrays (the optimizer reads them contiguously).
         # (Computing (W @ xᵀ)ᵀ instead is ~15% faster for the first GEMM alone, but leaves
         # activations F-ordered and made a whole 784-512-256-10 step ~8% slower: measured.)
-        if bias is not None and input.ndim == 2 and bias.dtype == weight.dtype and bias.ndim == 1:
+        if (bias is not None and input.ndim == 2 and bias.dtype == weight.dtype
+                and bias.shape == weight.shape[:1]):
             return Addmm.apply(bias, input, weight, transpose_b=True)  # the bias added in place
         out = MatMul.apply(input, weight, transpose_b=True)
     else:
