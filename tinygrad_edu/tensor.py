@@ -289,11 +289,11 @@ class Tensor:
         single unbroadcast). Recorded through ``ops`` when the gradient itself needs grad."""
         shape, dtype = like.data.shape, like.data.dtype
         g = self
-        if g.data.shape != shape:
-            try:
-                fits = broadcast_shapes(op, g.data.shape, shape) == g.data.shape
-            except ValueError:
-                fits = False
+        gshape = g.data.shape
+        if gshape != shape:
+            # shape must broadcast to gshape: no more dims, each 1 or equal (plain Python)
+            lead = len(gshape) - len(shape)
+            fits = lead >= 0 and all(n == 1 or n == m for n, m in zip(shape, gshape[lead:]))
             if not fits:
                 raise RuntimeError(
                     f"{op}.backward returned a gradient of shape {g.data.shape} for an input "

@@ -20,7 +20,7 @@ def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
 def _spread(grad: Tensor, in_shape: tuple, axes, keepdims: bool) -> Tensor:
     """The reduced gradient re-expanded to the input's shape (a view, no copy). The shapes are
     known to fit, so the primitives are applied directly (no checks)."""
-    if not keepdims:
+    if not keepdims and axes is not None:  # (a 0-d total broadcasts as it is)
         grad = Reshape.apply(grad, _kept_shape(in_shape, axes))
     if grad.data.shape == in_shape:
         return grad
@@ -46,8 +46,11 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, axes=None, keepdims=False):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
-        ctx.count = prod(x.shape) if axes is None else prod(x.shape[a] for a in axes)
-        return np.mean(x, axis=axes, keepdims=keepdims)
+        ctx.count = count = prod(x.shape) if axes is None else prod(x.shape[a] for a in axes)
+        if x.dtype.kind != "f" or x.dtype.itemsize < 4 or count == 0:
+            return np.mean(x, axis=axes, keepdims=keepdims)  # NumPy's dtype rules and warning
+        # sum / count is what np.mean computes for floats, without its Python-level wrapper
+        return np.true_divide(np.add.reduce(x, axis=axes, keepdims=keepdims), count)
 
     @staticmethod
     def backward(ctx, grad):
