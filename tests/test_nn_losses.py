@@ -237,3 +237,17 @@ def test_loss_modules_register_weight_as_buffer():
     assert list(nn.CrossEntropyLoss(weight=w).state_dict()) == ["weight"]
     assert list(nn.CrossEntropyLoss().state_dict()) == []
     assert repr(nn.CrossEntropyLoss(reduction="sum")) == "CrossEntropyLoss(reduction='sum')"
+
+
+@pytest.mark.parametrize("ignore_index", [-100, 0])
+def test_cross_entropy_snapshots_the_targets(ignore_index):
+    """Changing the target array after the forward must not reroute the gradient."""
+    logits = np.random.default_rng(0).standard_normal((4, 3))
+    y = np.array([0, 2, 1, 2])
+    expected = tg.tensor(logits, requires_grad=True)
+    F.cross_entropy(expected, tg.tensor(y.copy()), ignore_index=ignore_index).backward()
+    z = tg.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(z, y, ignore_index=ignore_index)
+    y[:] = 1  # the caller reuses its buffer before backward
+    loss.backward()
+    np.testing.assert_array_equal(z.grad.data, expected.grad.data)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import ops
 from .._random import default_generator
-from ..ops import elementwise as ew
+from ..ops import elementwise as ew, shape as sh
 from ..ops.linalg import Addmm, MatMul
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
@@ -243,13 +243,14 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce(ops.abs(input - target), reduction, "l1_loss")
 
 
-def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int | None, op: str) -> None:
-    """Raise when a class index is outside [0, n_classes) (ignore_index excepted)."""
+def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int | None, op: str) -> bool:
+    """Raise when a class index is outside [0, n_classes) (ignore_index excepted). Returns
+    True when no target can equal ``ignore_index`` (it lies outside the targets' range)."""
     if t.size == 0:
-        return
+        return True
     lo, hi = int(t.min()), int(t.max())
     if lo >= 0 and hi < n_classes:
-        return
+        return ignore_index is None or not lo <= ignore_index <= hi
     bad = t[(t < 0) | (t >= n_classes)]
     if ignore_index is not None:
         bad = bad[bad != ignore_index]
@@ -259,6 +260,7 @@ def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int | None, op: 
             f"indices must be in [0, {n_classes - 1}]"
             + (f" (or equal ignore_index={ignore_index})" if ignore_index is not None else "")
         )
+    return False
 
 
 def _classes_last(input: Tensor, op: str) -> tuple[Tensor, tuple]:
@@ -301,16 +303,21 @@ def nll_loss(
         )
     n_classes = flat.shape[1]
     t = t.reshape(-1)
-    _check_targets(t, n_classes, ignore_index, "nll_loss")
-    keep = t != ignore_index
-    all_kept = bool(keep.all())
-    safe_t = t if all_kept else np.where(keep, t, 0)
-    picked = flat[np.arange(t.shape[0]), safe_t]  # (N·d,): one gather, no one-hot
+    if _check_targets(t, n_classes, ignore_index, "nll_loss"):
+        keep, all_kept = None, True  # ignore_index is outside the targets' range
+    else:
+        keep = t != ignore_index
+        all_kept = bool(keep.all())
+    safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
+    # (N·d,): one gather, no one-hot; the index arrays are fresh, so GetItem takes them as
+    # they are (getitem would copy them again to snapshot a caller's index)
+    picked = sh.GetItem.apply(flat, (np.arange(t.shape[0]), safe_t))
+    picked._vc = None  # a gather is a copy, not a view of flat
     if weight is None and all_kept:
         if reduction == "mean":
             return -(picked.mean())
         return _reduce(ops.reshape(-picked, tshape), reduction, "nll_loss")
-    w = keep.astype(input.dtype)
+    w = np.ones(t.shape, input.dtype) if keep is None else keep.astype(input.dtype)
     if weight is not None:
         w = w * (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
     loss = picked * _wrap(-w.astype(input.dtype, copy=False))
