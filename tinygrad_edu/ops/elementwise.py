@@ -227,7 +227,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _wrap(x.data > 0)
+        return Mul.apply(grad, _wrap(x.data > 0))  # float x bool: NumPy keeps grad's dtype
 
 
 class Abs(Function):
