@@ -189,6 +189,15 @@ class Function:
             ctx = _new(Context)
             ctx.inputs, ctx.needs_input_grad = args, (record,)
             data = cls.forward(ctx, a.data, **kwargs)
+        elif n == 3 and isinstance(args[0], Tensor) and isinstance(args[1], Tensor) and (
+            isinstance(args[2], Tensor)
+        ):
+            a, b, c = args  # three tensors (Addmm, Where): no list building
+            na, nb, nc = on and a.requires_grad, on and b.requires_grad, on and c.requires_grad
+            record = na or nb or nc
+            ctx = _new(Context)
+            ctx.inputs, ctx.needs_input_grad = args, (na, nb, nc)
+            data = cls.forward(ctx, a.data, b.data, c.data, **kwargs)
         else:
             needs = tuple([on and isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs

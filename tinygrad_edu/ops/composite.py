@@ -30,7 +30,8 @@ def std(x, axis=None, correction=1, keepdims=False):
 def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
     m = np.max(x.data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
-    m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    if not np.isfinite(m).all():
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     return Tensor._wrap(m)
 
 

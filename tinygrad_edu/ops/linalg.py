@@ -61,10 +61,10 @@ def _gemm(op: str, a, b, transpose_a: bool, transpose_b: bool):
                 f"of shapes {a.shape} and {b.shape}: only operands with at least two "
                 "dimensions can be transposed"
             )
-        if transpose_a:
-            a = np.swapaxes(a, -1, -2)
+        if transpose_a:  # (the ndarray methods: np.swapaxes is a Python-level wrapper)
+            a = a.T if a.ndim == 2 else a.swapaxes(-1, -2)
         if transpose_b:
-            b = np.swapaxes(b, -1, -2)
+            b = b.T if b.ndim == 2 else b.swapaxes(-1, -2)
     return np.matmul(a, b)
 
 
