@@ -146,14 +146,26 @@ def _wmat(w: np.ndarray) -> np.ndarray:
 
 
 def _cols_nhwc(x: np.ndarray) -> np.ndarray:
-    """x: (N, H, W, C) -> cols: (N·H·W, 9·C), padding 1, in (kh, kw, C) order."""
+    """x: (N, H, W, C) -> cols: (N·H·W, 9·C), padding 1, in (kh, kw, C) order.
+
+    With C > 1, one copy from the (N, H, W, 3, 3, C) window view: a window row's kw·C values
+    are contiguous in the padded image, so NumPy's inner loop runs over 3·C values (2.8x
+    faster than nine per-offset slice copies at C = 16). With C = 1 the nine slice copies win
+    (their loops run along W)."""
     n, h, w, c = x.shape
     xp = np.zeros((n, h + 2, w + 2, c), x.dtype)
     xp[:, 1:-1, 1:-1, :] = x
     cols = np.empty((n, h, w, 3, 3, c), x.dtype)
-    for i in range(3):
-        for j in range(3):
-            cols[:, :, :, i, j, :] = xp[:, i : i + h, j : j + w, :]
+    if c == 1:
+        for i in range(3):
+            for j in range(3):
+                cols[:, :, :, i, j, :] = xp[:, i : i + h, j : j + w, :]
+    else:
+        s_n, s_h, s_w, s_c = xp.strides
+        win = np.lib.stride_tricks.as_strided(
+            xp, cols.shape, (s_n, s_h, s_w, s_h, s_w, s_c), writeable=False
+        )
+        np.copyto(cols, win)
     return cols.reshape(n * h * w, 9 * c)
 
 
@@ -179,11 +191,12 @@ def _maxpool_nhwc(a: np.ndarray) -> np.ndarray:
 def _maxpool_nhwc_backward(g: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Route ``g`` to the first maximum of each 2x2 window (PyTorch's tie rule)."""
     ga = np.zeros_like(a)
-    taken = np.zeros(out.shape, bool)
+    free = np.ones(out.shape, bool)  # windows whose maximum is not yet taken
+    hit = np.empty(out.shape, bool)
     for i, j in _POOL:
-        hit = a[:, i::2, j::2, :] == out
-        hit &= ~taken
-        taken |= hit
+        np.equal(a[:, i::2, j::2, :], out, out=hit)
+        hit &= free
+        free ^= hit
         np.multiply(g, hit, out=ga[:, i::2, j::2, :])
     return ga
 
