@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -198,3 +199,33 @@ def test_cli_rejects_an_unknown_benchmark():
 
     with pytest.raises(SystemExit):
         bench.parse_args(["--only", "nope"])
+
+
+def _instructions_script():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "instructions.py"
+    spec = importlib.util.spec_from_file_location("bench_instructions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("impl", ["engine", "hand"])
+def test_instruction_counter_child_steps_each_implementation(impl):
+    """The child the callgrind benchmark runs: builds the model and steps it (no valgrind)."""
+    import gc
+
+    mod = _instructions_script()
+    try:
+        assert mod.main(["--child", "tiny", impl, "2"]) == 0
+    finally:
+        gc.enable()  # the child disables it for the count
+
+
+def test_instruction_counter_says_when_valgrind_is_missing(monkeypatch, capsys, tmp_path):
+    mod = _instructions_script()
+    monkeypatch.setattr(mod.shutil, "which", lambda name: None)
+    assert mod.main(["--out", str(tmp_path)]) == 2
+    assert "valgrind is not installed" in capsys.readouterr().err
+    assert not (tmp_path / "instructions.json").exists()
