@@ -45,7 +45,7 @@ class Config:
     out: Path = Path("benchmarks/results")
     compare: bool = True  # add torch / autograd / MyGrad columns when installed
     plots: bool = True
-    rounds: int = 3  # blocks per implementation (order alternates between rounds)
+    rounds: int = 6  # blocks per implementation (order alternates between rounds)
     sleep: float = 0.3  # seconds before each block: lets spinning BLAS threads park
     seed: int = 0
     max_reps: int | None = None  # cap on timed calls per block (smoke tests: 1)
@@ -246,6 +246,7 @@ class Timing:
     samples: list[float] = field(default_factory=list)  # seconds per call
     faults: int = 0  # minor page faults during the timed calls
     calls: int = 0
+    blocks: list[float] = field(default_factory=list)  # each block's median, in round order
 
     @property
     def median(self) -> float:
@@ -260,6 +261,7 @@ class Timing:
             "p25_s": self.quantile(0.25),
             "p75_s": self.quantile(0.75),
             "min_s": float(min(self.samples)),
+            "block_medians_s": list(self.blocks),
             "n": len(self.samples),
             "faults_per_call": self.faults / max(self.calls, 1),
         }
@@ -274,11 +276,14 @@ def _block(fn: Callable[[], object], reps: int, warmup: int, sleep: float, t: Ti
             fn()
         ru0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         clock = time.perf_counter
+        block = []
         for _ in range(reps):
             t0 = clock()
             fn()
-            t.samples.append(clock() - t0)
+            block.append(clock() - t0)
         t.faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - ru0
+        t.samples += block
+        t.blocks.append(float(np.median(block)))
         t.calls += reps
     finally:
         gc.unfreeze()
@@ -305,6 +310,16 @@ def compare(
     return timings
 
 
+def paired_ratio(a: Timing, b: Timing) -> tuple[float, float, float]:
+    """(median, p25, p75) over rounds of a's block median / b's block median in the same round.
+
+    The machine's speed drifts over seconds to minutes (a shared VM: 30% and more); blocks of
+    one round run within seconds of each other, so each round's ratio cancels most of the
+    drift that pooled medians of a whole run keep. The verdicts use this statistic."""
+    r = np.array(a.blocks) / np.array(b.blocks)
+    return float(np.median(r)), float(np.quantile(r, 0.25)), float(np.quantile(r, 0.75))
+
+
 # -- tables, JSON, plots -------------------------------------------------------------------
 def fmt_time(s: float) -> str:
     if s < 1e-3:
@@ -317,14 +332,15 @@ def fmt_time(s: float) -> str:
 def timing_table(
     timings: dict[str, Timing], ref: str, per: float = 1.0, unit: str | None = None
 ) -> str:
-    """A table: median, quartiles, ratio of medians to ``ref``, the same ratio of minima (the
-    steadier one on a busy machine), page faults per call.
+    """A table: median, quartiles, ratio of medians to ``ref``, the same ratio of minima, the
+    paired ratio (median over rounds of same-round block ratios: the steadiest on a busy
+    machine, and the one the verdicts use), page faults per call.
 
     ``per`` divides every time (e.g. the number of ops, for microseconds per op); ``unit``
     then names the scaled unit ('us')."""
     head = (
         f"{'implementation':<30}{'median':>11}{'p25..p75':>22}{'min':>10}"
-        f"{'x ' + ref[:10]:>14}{'(min)':>7}{'faults':>8}"
+        f"{'x ' + ref[:10]:>14}{'(min)':>7}{'(paired)':>10}{'faults':>8}"
     )
     lines = [head, "-" * len(head)]
     base = timings.get(ref)
@@ -338,9 +354,10 @@ def timing_table(
         lo = min(t.samples)
         ratio = f"{t.median / base.median:.2f}x" if base else "-"
         ratio_min = f"{lo / min(base.samples):.2f}x" if base else "-"
+        paired = f"{paired_ratio(t, base)[0]:.2f}x" if base else "-"
         lines.append(
             f"{n[:29]:<30}{med:>11}{spread:>22}{show(lo):>10}{ratio:>14}{ratio_min:>7}"
-            f"{t.faults / max(t.calls, 1):>8.1f}"
+            f"{paired:>10}{t.faults / max(t.calls, 1):>8.1f}"
         )
     return "\n".join(lines)
 

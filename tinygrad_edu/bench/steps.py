@@ -63,9 +63,11 @@ def _result(timings, errs, impls) -> dict:
         "grad_max_rel_err": errs,
         "engine_over_hand": timings[eng].median / timings[hand].median,
         "engine_over_hand_min": min(timings[eng].samples) / min(timings[hand].samples),
+        "engine_over_hand_paired": H.paired_ratio(timings[eng], timings[hand]),
     }
     if "PyTorch" in timings:
         res["engine_over_torch"] = timings[eng].median / timings["PyTorch"].median
+        res["engine_over_torch_paired"] = H.paired_ratio(timings[eng], timings["PyTorch"])
     return res
 
 
@@ -130,6 +132,7 @@ def run_inference(cfg: H.Config) -> dict:
             "timings": {n: t.summary() for n, t in timings.items()},
             "engine_over_hand": timings[eng].median / timings[hand].median,
             "engine_over_hand_min": min(timings[eng].samples) / min(timings[hand].samples),
+            "engine_over_hand_paired": H.paired_ratio(timings[eng], timings[hand]),
             "logits_max_rel_err": err,
         }
     H.write_json(cfg, "inference", out)

@@ -77,20 +77,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     its result); other inputs are a ``MatMul`` and an ``Add``. Either way Wᵀ is a flag of the
     GEMM, never a recorded permute.
     """
-    if input.shape[-1:] != weight.shape[1:2]:
+    xd, wd = input.data, weight.data  # (the arrays' attributes: no property calls)
+    if xd.shape[-1:] != wd.shape[1:2]:
         raise ValueError(
             f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
             f"features but the weight of shape {weight.shape} expects {weight.shape[1]} "
             "(weight is (out_features, in_features))"
         )
-    if input.ndim >= 2 and input.dtype == weight.dtype:
+    if xd.ndim >= 2 and xd.dtype == wd.dtype:
         # Wᵀ is a flag of the GEMM, not a recorded permute: backward is dx = grad @ W and
         # dW = gradᵀ @ x, both fresh C-ordered arrays (the optimizer reads them contiguously).
         # (Computing (W @ xᵀ)ᵀ instead is ~15% faster for the first GEMM alone, but leaves
         # activations F-ordered and made a whole 784-512-256-10 step ~8% slower: measured.)
-        if (bias is not None and input.ndim == 2 and bias.dtype == weight.dtype
-                and bias.shape == weight.shape[:1]):
-            return Addmm.apply(bias, input, weight, transpose_b=True)  # the bias added in place
+        if bias is not None and xd.ndim == 2:
+            bd = bias.data
+            if bd.dtype == wd.dtype and bd.shape == wd.shape[:1]:
+                return Addmm.apply(bias, input, weight, transpose_b=True)  # bias added in place
         out = MatMul.apply(input, weight, transpose_b=True)
     else:
         out = ops.matmul(input, ops.permute(weight, (1, 0)))
