@@ -11,6 +11,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import optim
 from tinygrad_edu.optim import lr_scheduler
+from tinygrad_edu.optim import optimizer as optimizer_module
 
 # -- reference update rules (float64 NumPy, one function per optimizer) ------------------------
 
@@ -187,6 +188,25 @@ def test_non_contiguous_parameters_take_the_numpy_path_with_the_same_result(case
         results.append(w.data)
     assert results[1].flags.f_contiguous and not results[1].flags.c_contiguous
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
+def test_large_parameters_are_updated_in_blocks_with_the_same_result(case):
+    """Above _AXPY_BLOCK elements an update runs block by block through a small scratch: the
+    result must still be the update rule's, in the last (partial) block too."""
+    cls, ref, kw = case
+    n = optimizer_module._AXPY_BLOCK * 2 + 123  # two whole blocks and a partial one
+    rng = np.random.default_rng(3)
+    c, d, w0 = rng.uniform(0.5, 2.0, n), rng.normal(size=n), rng.normal(size=n)
+    w = tg.tensor(w0, requires_grad=True)
+    opt = cls([w], **kw)
+    ref_w, state = w0.copy(), {}
+    for _ in range(3):
+        opt.zero_grad()
+        (tg.tensor(c / 3) * w * w * w + tg.tensor(d) * w).sum().backward()
+        opt.step()
+        ref_w = ref(ref_w, c * ref_w**2 + d, state, **kw)
+    np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-12)
 
 
 def test_step_bumps_version_so_a_stale_graph_raises():

@@ -21,6 +21,11 @@ from ..tape import _user_frame, enable_grad
 from ..tensor import Tensor
 
 
+# elements per block of an in-place update: 256 KB of float32, so the block's scratch stays in
+# L2 beside its operands (see Optimizer._axpy)
+_AXPY_BLOCK = 1 << 16
+
+
 class _Required:
     """Marks a hyperparameter with no default (``lr`` of SGD, as in PyTorch)."""
 
@@ -154,12 +159,26 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__} must define _update_group(group)")
 
     def _axpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-        """``y += alpha * x`` in place, through a reused scratch array (no temporary).
+        """``y += alpha * x`` in place, through a small reused scratch array (no temporary).
 
+        Large arrays go in blocks of ``_AXPY_BLOCK`` elements: with one scratch as large as the
+        weight (1.6 MB for a 512x784 layer) the gradient, the scratch and the weight did not fit
+        in L2 together, and the update was 1.4x slower than the hand-written ``g *= lr; w -= g``
+        (which may scale the gradient in place; an optimizer may not: ``p.grad`` is the user's).
         Plain NumPy on purpose: scipy's BLAS axpy was faster alone, but it loads a second
         OpenBLAS whose worker threads spin after each call and steal the core NumPy's BLAS
         needs for the next matmul (on 2 cores that cost more than it saved)."""
-        y += np.multiply(x, alpha, out=self._scratch(y, 2))
+        n = y.size
+        if n <= _AXPY_BLOCK or not (y.flags.c_contiguous and x.flags.c_contiguous):
+            y += np.multiply(x, alpha, out=self._scratch(y, 2))
+            return
+        yf, xf = y.reshape(-1), x.reshape(-1)  # views: both are contiguous
+        tmp = self._scratch(yf[:_AXPY_BLOCK], 2)
+        for i in range(0, n, _AXPY_BLOCK):
+            xb = xf[i : i + _AXPY_BLOCK]
+            tb = tmp[: xb.size]
+            np.multiply(xb, alpha, out=tb)
+            yf[i : i + _AXPY_BLOCK] += tb
 
     def _scratch(self, arr: np.ndarray, slot: int = 0) -> np.ndarray:
         """A reusable work array shaped like ``arr`` (a view into one flat buffer per dtype
