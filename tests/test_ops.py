@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
-from tinygrad_edu.ops import conv, elementwise as ew, linalg, shape as sh
+from tinygrad_edu.ops import conv, elementwise as ew, linalg, reduce as rd, shape as sh
 from tinygrad_edu.testing import Drawn, axes, check_op, check_op_on, shapes
 
 
@@ -248,6 +248,25 @@ def window_case(draw, kind):
     return Drawn(((n, c, h, w),), {"geometry": g})
 
 
+@st.composite
+def nll_args(draw, shape_list):
+    """Class indices for each row of (N, C) log-probabilities, optional row weights (away
+    from a zero total) and a reduction."""
+    (s,) = shape_list
+    target = draw(hnp.arrays(np.int64, (s[0],), elements=st.integers(0, s[1] - 1)))
+    weight = draw(st.none() | hnp.arrays(np.float64, (s[0],), elements=st.floats(0.25, 2.0)))
+    return {"target": target, "weight": weight,
+            "reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+
+
+def np_nll(x, target, weight, reduction):
+    w = np.ones(len(target)) if weight is None else weight
+    picked = np.array([x[i, t] for i, t in enumerate(target)]) * w
+    if reduction == "none":
+        return -picked
+    return -picked.sum() / (w.sum() if reduction == "mean" else 1.0)
+
+
 # -- independent references for ops NumPy has no one-liner for ------------------------------------
 def np_sum_to(x, shape):
     """Brute force: add each element of x into the position it was broadcast from."""
@@ -409,6 +428,13 @@ CASES = [
         lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
         smooth=False, distinct=True, shapes=NONEMPTY, params=reduce_args(),
     ),
+    Case(
+        "nll_loss", "NllLoss",
+        lambda x, target, weight, reduction: rd.NllLoss.apply(
+            x, target=target, weight=None if weight is None else weight.astype(x.dtype),
+            reduction=reduction),
+        np_nll, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
+    ),
     Case("sum_to", "SumTo", lambda x, shape: ops.sum_to(x, shape), np_sum_to, params=sum_to_args),
     # shape
     Case("reshape", "Reshape", lambda x, shape: x.reshape(shape), np.reshape, params=reshape_args),
@@ -496,7 +522,7 @@ CASES = [
         params=one_dim,
     ),
     Case(
-        "log_softmax", None, lambda x, dim: x.log_softmax(dim),
+        "log_softmax", "LogSoftmax", lambda x, dim: x.log_softmax(dim),
         lambda x, dim: scipy.special.log_softmax(x, axis=dim),
         shapes=one(min_dims=1, min_side=1), params=one_dim,
     ),

@@ -368,7 +368,7 @@ def _grid(rng, shape, lo=-2.0, hi=2.0, offset=0.3) -> np.ndarray:
 
 def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
     """One or more (function, input arrays) per primitive, away from kinks and ties."""
-    from .ops import conv, elementwise as ew, shape as sh
+    from .ops import conv, elementwise as ew, reduce as rd, shape as sh
 
     def arr(*shape, lo=-2.0, hi=2.0, offset=0.3):
         return _grid(rng, shape, lo, hi, offset).reshape(shape)
@@ -407,6 +407,13 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "Max": [(lambda x: ops.max(x, 1), [arr(3, 4)])],
         "Min": [(lambda x: ops.min(x), [arr(3, 4)])],
         "SumTo": [(lambda x: ops.sum_to(x, (3, 1)), [arr(2, 3, 4)])],
+        "LogSoftmax": [(lambda x: ops.log_softmax(x, 1), [arr(2, 3, 4)])],
+        "NllLoss": [
+            (lambda x: rd.NllLoss.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
+             [arr(3, 4)]),
+            (lambda x: rd.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
+                                        weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
+        ],
         "Reshape": [(lambda x: ops.reshape(x, (4, 3)), [arr(3, 4)])],
         "Permute": [(lambda x: ops.permute(x, (2, 0, 1)), [arr(2, 3, 4)])],
         "BroadcastTo": [(lambda x: ops.broadcast_to(x, (2, 3, 4)), [arr(3, 1)])],

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import ops
 from .._random import default_generator
-from ..ops import elementwise as ew, shape as sh
+from ..ops import elementwise as ew, reduce as rd, shape as sh
 from ..ops.linalg import Addmm, MatMul
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
@@ -311,21 +311,15 @@ def nll_loss(
         keep = t != ignore_index
         all_kept = bool(keep.all())
     safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
-    # (N·d,): one gather, no one-hot; the index arrays are fresh, so GetItem takes them as
-    # they are (getitem would copy them again to snapshot a caller's index)
-    picked = sh.GetItem.apply(flat, (np.arange(t.shape[0]), safe_t))
-    picked._vc = None  # a gather is a copy, not a view of flat
-    if weight is None and all_kept:
-        if reduction == "mean":
-            return -(picked.mean())
-        return _reduce(ops.reshape(-picked, tshape), reduction, "nll_loss")
-    w = np.ones(t.shape, input.dtype) if keep is None else keep.astype(input.dtype)
+    w = None  # per-row weights: the class weight of each target, 0 where ignored
+    if not all_kept:
+        w = keep.astype(input.dtype)
     if weight is not None:
-        w = w * (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
-    loss = picked * _wrap(-w.astype(input.dtype, copy=False))
-    if reduction == "mean":
-        return loss.sum() / float(w.sum())
-    return _reduce(ops.reshape(loss, tshape), reduction, "nll_loss")
+        wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+        w = wc.astype(input.dtype) if w is None else w * wc.astype(input.dtype)
+    # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
+    loss = rd.NllLoss.apply(flat, target=safe_t, weight=w, reduction=reduction)
+    return ops.reshape(loss, tshape) if reduction == "none" else loss
 
 
 def cross_entropy(

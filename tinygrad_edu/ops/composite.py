@@ -8,7 +8,7 @@ import numpy as np
 from .._shapes import normalize_axis, prod
 from ..tensor import Tensor
 from . import elementwise as ew
-from .reduce import mean, sum as _sum
+from .reduce import LogSoftmax, mean, sum as _sum
 
 
 def _count(x: Tensor, axis) -> int:
@@ -53,7 +53,6 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x), computed as s - log(sum(exp(s))) with s = x - max(x): finite values
-    and gradients at logits of +-1e4, in five recorded ops."""
-    s = x - _shift(x, axis, "log_softmax")
-    return s - ew.Log.apply(_sum(ew.Exp.apply(s), axis, keepdims=True))
+    """x - logsumexp(x) along ``axis``: the primitive ``LogSoftmax`` (one record; finite values
+    and gradients at logits of +-1e4)."""
+    return LogSoftmax.apply(x, axes=normalize_axis(axis, x.ndim, "log_softmax"))

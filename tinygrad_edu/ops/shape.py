@@ -70,7 +70,8 @@ class GetItem(Function):
 
 
 class IndexAdd(Function):
-    """y = zeros(shape); y[index] += g  (the adjoint of getitem);  dg = grad[index]"""
+    """y = zeros(shape); y[index] += g  (the adjoint of getitem; g broadcasts to y[index]'s
+    shape);  dg = grad[index]"""
 
     @staticmethod
     def forward(ctx, g, index, shape):
