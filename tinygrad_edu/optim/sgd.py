@@ -70,6 +70,14 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov = group["weight_decay"], group["nesterov"]
         sign = 1.0 if group["maximize"] else -1.0
+        if momentum == 0 and weight_decay == 0:  # the lecture's plain rule: one pass each
+            axpy, step, label = self._axpy, sign * lr, self._update_label
+            for p in group["params"]:
+                g = p._grad
+                if g is not None:
+                    axpy(p.data, step, g.data)
+                    p._bump_version(label=label)
+            return
         for p in group["params"]:
             if p.grad is None:
                 continue
