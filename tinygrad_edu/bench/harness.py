@@ -45,7 +45,7 @@ class Config:
     out: Path = Path("benchmarks/results")
     compare: bool = True  # add torch / autograd / MyGrad columns when installed
     plots: bool = True
-    rounds: int = 6  # blocks per implementation (order alternates between rounds)
+    rounds: int = 12  # blocks per implementation (order alternates between rounds)
     sleep: float = 0.3  # seconds before each block: lets spinning BLAS threads park
     seed: int = 0
     max_reps: int | None = None  # cap on timed calls per block (smoke tests: 1)

@@ -83,7 +83,7 @@ def run_mlp(cfg: H.Config) -> dict:
             "gradient max rel. error vs hand NumPy: "
             + ", ".join(f"{n} {e:.1e}" for n, e in errs.items())
         )
-        timings = _time_steps(impls, cfg, cfg.reps(20, 5))
+        timings = _time_steps(impls, cfg, cfg.reps(10, 5))
         out[dname] = _result(timings, errs, impls)
         H.bar_plot(cfg, f"mlp_step_{dname}", title, timings, _hand(impls))
     H.write_json(cfg, "mlp_step", out)
@@ -106,7 +106,7 @@ def run_cnn(cfg: H.Config) -> dict:
         "gradient max rel. error vs hand NumPy: "
         + ", ".join(f"{n} {e:.1e}" for n, e in errs.items())
     )
-    timings = _time_steps(impls, cfg, cfg.reps(10, 3))
+    timings = _time_steps(impls, cfg, cfg.reps(5, 3))
     out = _result(timings, errs, impls)
     H.bar_plot(cfg, "cnn_step", title, timings, _hand(impls))
     H.write_json(cfg, "cnn_step", out)
@@ -127,7 +127,7 @@ def run_inference(cfg: H.Config) -> dict:
             raise AssertionError(f"bench: {kind} inference differs from hand NumPy: {err:.2e}")
         title = f"{kind.upper()} inference (no_grad forward), float32, batch {x.shape[0]}"
         print(H.banner(title))
-        timings = _time_steps(impls, cfg, cfg.reps(30 if kind == "mlp" else 10, 5), "infer")
+        timings = _time_steps(impls, cfg, cfg.reps(15 if kind == "mlp" else 5, 5), "infer")
         out[kind] = {
             "timings": {n: t.summary() for n, t in timings.items()},
             "engine_over_hand": timings[eng].median / timings[hand].median,

@@ -250,7 +250,7 @@ def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int | None, op: 
     True when no target can equal ``ignore_index`` (it lies outside the targets' range)."""
     if t.size == 0:
         return True
-    lo, hi = int(t.min()), int(t.max())
+    lo, hi = int(np.minimum.reduce(t, axis=None)), int(np.maximum.reduce(t, axis=None))
     if lo >= 0 and hi < n_classes:
         return ignore_index is None or not lo <= ignore_index <= hi
     bad = t[(t < 0) | (t >= n_classes)]
