@@ -15,6 +15,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """
     if grad.shape == shape:
         return grad
+    if grad.shape[1:] == shape:  # a bias's gradient: one reduction over the batch axis
+        return np.add.reduce(grad, axis=0)
     lead = grad.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and grad.shape[i + lead] != 1

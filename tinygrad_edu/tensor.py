@@ -293,7 +293,10 @@ class Tensor:
         if gshape != shape:
             # shape must broadcast to gshape: no more dims, each 1 or equal (plain Python)
             lead = len(gshape) - len(shape)
-            fits = lead >= 0 and all(n == 1 or n == m for n, m in zip(shape, gshape[lead:]))
+            fits = lead >= 0 and (
+                gshape[lead:] == shape  # (summed over leading axes only: the common case)
+                or all(n == 1 or n == m for n, m in zip(shape, gshape[lead:]))
+            )
             if not fits:
                 raise RuntimeError(
                     f"{op}.backward returned a gradient of shape {g.data.shape} for an input "
