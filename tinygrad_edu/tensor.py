@@ -757,7 +757,9 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
                 "that shape (the vector in the vector-Jacobian product); for a loss, reduce it "
                 "to a scalar first, e.g. loss.sum().backward() or loss.mean().backward()"
             )
-        return Tensor._wrap(np.ones_like(t.data))
+        one = np.empty_like(t.data)  # (C-level calls: np.ones_like is a Python wrapper)
+        one.fill(1)
+        return Tensor._wrap(one)
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
     if g.data.shape != t.data.shape:
         raise RuntimeError(

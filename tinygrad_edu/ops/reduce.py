@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._shapes import normalize_axis, prod, unbroadcast
@@ -128,7 +130,8 @@ class LogSoftmax(Function):
             out = x.copy()
         else:
             m = np.maximum.reduce(x, axis=axes, keepdims=True)  # np.max without its wrapper
-            if not np.isfinite(m).all():
+            if not math.isfinite(np.add.reduce(m, axis=None)):  # (an inf or NaN maximum; or an
+                # overflowing sum of finite ones, which the line below leaves as they are)
                 m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
             out = x - m
             out -= np.log(np.add.reduce(np.exp(out), axis=axes, keepdims=True))
@@ -165,7 +168,9 @@ class NllLoss(Function):
         total = -np.add.reduce(picked)
         if reduction == "sum":
             return total
-        ctx.den = den = target.shape[0] if weight is None else weight.sum()
+        ctx.den = den = target.shape[0] if weight is None else np.add.reduce(weight)
+        if den:
+            return total / den
         with np.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch
             return total / den
 
