@@ -179,3 +179,127 @@ def test_backward_steps_stopped_early_leaves_nothing_behind():
     assert tg.is_grad_enabled() and w.grad is None
     del gen, first, out
     assert len(tg.get_tape()) == 0
+
+
+# -- gradient ownership: in-place backward only where nobody else can see the buffer ----------
+def _relu_case(seed=0):
+    rng = np.random.default_rng(seed)
+    x = tg.tensor(rng.normal(size=(5, 4)))
+    w = tg.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    c = rng.normal(size=(5, 3))
+    return x, w, c
+
+
+def _relu_reference(x, w, c):
+    """d/dW of sum(c * relu(x @ Wᵀ)) and d/dr, d/dh in NumPy."""
+    h = x.data @ w.data.T
+    g_h = c * (h > 0)
+    return g_h.T @ x.data, c, g_h
+
+
+def _spy_relu(monkeypatch):
+    """Record, for each ReLU backward, whether its gradient was owned and masked in place."""
+    from tinygrad_edu.ops import elementwise as ew
+
+    seen = []
+    inner = ew.Relu.backward
+
+    def spy(ctx, grad):
+        out = inner(ctx, grad)
+        seen.append((ctx.grad_owned, out is grad))
+        return out
+
+    monkeypatch.setattr(ew.Relu, "backward", staticmethod(spy))
+    return seen
+
+
+def test_relu_after_a_matmul_masks_the_owned_gradient_in_place(monkeypatch):
+    seen = _spy_relu(monkeypatch)
+    x, w, c = _relu_case()
+    (tg.relu(x @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum().backward()
+    assert seen == [(True, True)]  # the matmul's fresh gradient was the replay's alone
+    np.testing.assert_allclose(w.grad.data, _relu_reference(x, w, c)[0], rtol=1e-12)
+
+
+def test_gradients_others_can_see_are_never_overwritten(monkeypatch):
+    seen = _spy_relu(monkeypatch)
+    x, w, c = _relu_case(1)
+    want_w, want_r, want_h = _relu_reference(x, w, c)
+    # 1. tg.grad returns the ReLU's incoming gradient: it must stay unmasked
+    h = x @ w.T
+    r = tg.relu(h)
+    g_r, g_h, g_w = tg.grad((r * tg.tensor(c)).sum(), [r, h, w])
+    np.testing.assert_allclose(g_r.data, want_r, rtol=1e-12)
+    np.testing.assert_allclose(g_h.data, want_h, rtol=1e-12)
+    np.testing.assert_allclose(g_w.data, want_w, rtol=1e-12)
+    # 2. a read-only broadcast gradient (from sum) is not owned
+    tg.relu(x @ w.T).sum().backward()
+    np.testing.assert_allclose(w.grad.data, (x.data @ w.data.T > 0).T @ x.data, rtol=1e-12)
+    # 3. backward_steps hands every gradient to the caller: nothing is owned
+    w.grad = None
+    steps = list(tg.backward_steps((tg.relu(x @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum()))
+    relu_step = next(s for s in steps if s.op == "Relu")
+    g_in_before = relu_step.grad_output.data.copy()
+    assert not np.array_equal(relu_step.grad_output.data * (h.data > 0), g_in_before)  # (a mask)
+    np.testing.assert_array_equal(relu_step.grad_output.data, g_in_before)
+    np.testing.assert_allclose(w.grad.data, want_w, rtol=1e-12)
+    # 4. create_graph: the gradient is part of a graph
+    x2 = tg.tensor(x.data, requires_grad=True)
+    (g_x,) = tg.grad((tg.relu(x2 @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum(), [x2], create_graph=True)
+    np.testing.assert_allclose(g_x.data, want_h @ w.data, rtol=1e-12)
+    assert [owned for owned, _ in seen] == [False, False, False, False]
+
+
+def test_a_gradient_summed_from_two_uses_is_new_so_owned(monkeypatch):
+    """r = relu(h) is used twice: its gradient is the sum of two (a new array, so owned)."""
+    seen = _spy_relu(monkeypatch)
+    x, w, c = _relu_case(2)
+    h = x @ w.T
+    r = tg.relu(h)
+    ((r @ tg.tensor(np.eye(3))) * (r @ tg.tensor(np.eye(3))) * tg.tensor(c)).sum().backward()
+    hd = x.data @ w.data.T
+    g_h = 2 * c * np.maximum(hd, 0) * (hd > 0)
+    np.testing.assert_allclose(w.grad.data, g_h.T @ x.data, rtol=1e-12)
+    assert seen == [(True, True)]
+
+
+class _AddSharing(tg.Function):
+    """a + b whose backward returns ONE new gradient tensor for both inputs (allowed: the
+    replay must then give it to neither as owned)."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad * 1.0  # new
+        return g, g
+
+
+class _ReadOnlyGrad(tg.Function):
+    """identity whose backward returns a new but read-only (broadcast) gradient."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tg.Tensor._wrap(np.broadcast_to(grad.data.copy(), grad.shape))
+
+
+def test_fresh_gradients_shared_by_two_inputs_or_read_only_are_not_owned():
+    x, w, c = _relu_case(3)
+    h1, h2 = x @ w.T, x @ (w.T * -1.0)  # opposite signs: opposite ReLU masks
+    _AddSharing.apply(tg.relu(h1), tg.relu(h2)).mul(tg.tensor(c)).sum().backward()
+    hd1, hd2 = x.data @ w.data.T, -(x.data @ w.data.T)
+    g_w = (c * (hd1 > 0)).T @ x.data - (c * (hd2 > 0)).T @ x.data
+    np.testing.assert_allclose(w.grad.data, g_w, rtol=1e-12)
+    w.grad = None
+    (_ReadOnlyGrad.apply(tg.relu(x @ w.T)) * tg.tensor(c)).sum().backward()  # must not write
+    np.testing.assert_allclose(w.grad.data, (c * (hd1 > 0)).T @ x.data, rtol=1e-12)

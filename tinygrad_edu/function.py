@@ -47,6 +47,9 @@ class Context:
     # output: set by the replay only while backward runs (never kept: that would be a cycle)
     # class-level defaults: an unrecorded op's context costs two attribute writes
     output = None
+    # set by the replay while backward runs: True when the incoming gradient's buffer is the
+    # replay's alone (see tape.replay), so backward may overwrite it in place and return it
+    grad_owned = False
     _saved: tuple = ()
     _slots: tuple = ()
 
@@ -151,6 +154,10 @@ class Function:
     twice_differentiable = True
     #: True for ops whose output shares memory with input 0 (they share a version counter).
     is_view = False
+    #: True for ops whose backward returns, for each input, a new array, or the incoming
+    #: gradient (or a view of it) for at most one input; never a saved or cached array. The
+    #: replay then lets the next backward overwrite that gradient in place (ctx.grad_owned).
+    fresh_grads = False
 
     @staticmethod
     def forward(ctx: Context, *args, **kwargs):  # pragma: no cover - abstract

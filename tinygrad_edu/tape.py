@@ -418,8 +418,14 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     (with the caller's grad and anomaly modes restored while suspended); else it never yields.
     """
     tape = _state.tape
-    grads = _seed(tape, roots, root_grads)  # id(tensor) -> [tensor, gradient so far]
+    grads = _seed(tape, roots, root_grads)  # id(tensor) -> [tensor, gradient so far, owned]
     wanted_ids = None if wanted is None else {id(t) for t in wanted}
+    # Ownership: a gradient is *owned* when only this loop can reach its buffer: it came from
+    # a backward that promises fresh gradients (Function.fresh_grads), for one input only, is
+    # writeable, and is nobody's result (not a tg.grad answer, not yielded to a debugger, not
+    # part of a create_graph graph). A backward told ctx.grad_owned may overwrite its incoming
+    # gradient in place, as hand-written backprop does (ReLU: g *= mask).
+    can_own = not create_graph and not stepping
     anomaly, prev_mode = _state.anomaly, _state.grad_enabled
     # ops inside a backward are not checked as forwards: each gradient is checked as it is sent,
     # in the name of the op whose backward made it
@@ -434,14 +440,15 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
             entry = None if out is None else grads.pop(id(out), None)
             if entry is None:
                 continue  # a record whose output got no gradient (or died) is not on the path
-            grad_out = entry[1]
+            grad_out, mine = entry[1], entry[2]
             if wanted_ids is not None and id(out) in wanted_ids:
                 found[id(out)] = grad_out
+                mine = False
             # the local computation: the op's backward, one gradient per input
             ctx = rec.ctx
             if create_graph and not rec.fn.twice_differentiable:
                 raise NotImplementedError(_NO_SECOND.format(op=rec.name))
-            ctx.output = out
+            ctx.output, ctx.grad_owned = out, mine
             try:
                 grads_in = rec.fn.backward(ctx, grad_out)
             finally:
@@ -452,20 +459,24 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 raise RuntimeError(_BAD_COUNT.format(op=rec.name, n=len(grads_in), m=len(ctx.inputs)))
             # then each input that needs it gets its gradient: summed down to its shape (the
             # one unbroadcast), checked in anomaly mode, and added to what it already has
+            fresh = can_own and rec.fn.fresh_grads
             for inp, g, need in zip(ctx.inputs, grads_in, ctx.needs_input_grad):
                 if g is None or not need:
                     continue
                 gd, idata = g.data, inp.data
+                own = fresh
                 if gd.shape != idata.shape or gd.dtype != idata.dtype:
-                    g = g._reduce_to(inp, rec.name)
+                    g = g._reduce_to(inp, rec.name)  # a new array
+                elif own:
+                    own = _owned(gd, g, grad_out, mine, grads_in)
                 if anomaly:
                     check_finite(g.data, rec.name, "backward", rec.where)
                 key = id(inp)
                 entry = grads.get(key)
                 if entry is None:
-                    grads[key] = [inp, g]
-                else:
-                    entry[1] = entry[1] + g  # out of place: g may alias another input's gradient
+                    grads[key] = [inp, g, own]
+                else:  # out of place: g may alias another input's gradient; the sum is new
+                    entry[1], entry[2] = entry[1] + g, can_own
             if stepping:
                 _state.grad_enabled, _state.anomaly = prev_mode, anomaly
                 yield rec, rec.ctx.inputs, grad_out, grads_in
@@ -476,6 +487,25 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     finally:
         _state.grad_enabled, _state.anomaly = prev_mode, anomaly
     _finish(grads, wanted_ids, found, create_graph)
+
+
+def _owned(gd, g, grad_out, mine: bool, grads_in: tuple) -> bool:
+    """Whether gradient ``g`` (array ``gd``) that a fresh_grads backward returned is the
+    replay's alone: writeable, returned for one input only, and either a new array or (the
+    incoming ``grad_out`` itself, or a view of its buffer) owned already."""
+    if not gd.flags.writeable:
+        return False  # e.g. a broadcast view
+    n = 0
+    for other in grads_in:
+        if other is g:
+            n += 1
+    if n != 1:
+        return False
+    incoming = grad_out.data
+    base = incoming if incoming.base is None else incoming.base
+    if gd is incoming or gd.base is base or gd is base:
+        return mine
+    return True
 
 
 def _seed(tape: Tape, roots, root_grads) -> dict:
@@ -496,11 +526,11 @@ def _seed(tape: Tape, roots, root_grads) -> dict:
 def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
     """Deliver what reached the leaves: into ``found`` for tg.grad, else into ``.grad``."""
     if wanted_ids is not None:
-        for t, g in grads.values():
+        for t, g, _ in grads.values():
             if id(t) in wanted_ids:
                 found[id(t)] = g
         return
-    for t, _ in grads.values():  # all checked before any .grad changes: never half a gradient
+    for t, _, _ in grads.values():  # all checked before any .grad changes: never half a gradient
         rec = t._record
         if rec is not None:
             # a non-leaf whose record is gone: its gradient would be silently lost
@@ -508,7 +538,7 @@ def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
                 raise RuntimeError(_FREED.format(what="backward", op=rec.name))
             raise RuntimeError(_OTHER_THREAD.format(op=rec.name))  # alive, not on this tape
     adopted: set = set()
-    for t, g in grads.values():
+    for t, g, _ in grads.values():
         t._accumulate_grad(g, create_graph, adopted)
 
 
@@ -527,8 +557,9 @@ def _downstream(records: dict, start: set) -> list:
 
 
 def _accumulate(grads: dict, t, g) -> None:
+    """A seed gradient (never owned: the caller may hold it)."""
     entry = grads.get(id(t))
     if entry is None:
-        grads[id(t)] = [t, g]
+        grads[id(t)] = [t, g, False]
     else:
         entry[1] = entry[1] + g  # out of place: g may alias another input's gradient

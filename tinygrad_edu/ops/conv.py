@@ -72,6 +72,8 @@ def _offset_slice(i: int, j: int, g: Window, ho: int, wo: int) -> tuple:
 class Im2Col(Function):
     """cols[(n, ho, wo), (i, j, c)] = x_pad[n, c, ho·sh + i·dh, wo·sw + j·dw];  dx = col2im(grad)"""
 
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x, geometry: Window):
         ctx.in_shape, ctx.geometry = x.shape, geometry
@@ -96,6 +98,8 @@ class Im2Col(Function):
 class Col2Im(Function):
     """x[n, c, h, w] = sum of the cols entries that im2col copied from there (its adjoint);
     dcols = im2col(grad)"""
+
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, cols, in_shape: tuple, geometry: Window):
@@ -162,6 +166,8 @@ def _col2im(cols: np.ndarray, in_shape: tuple, g: Window) -> np.ndarray:
 class MaxPool2d(Function):
     """y = max of each window (padding is -inf);  dx = col2im(grad · onehot), the one-hot
     marking the first maximum of each window (PyTorch's tie rule)"""
+
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, geometry: Window):

@@ -46,6 +46,8 @@ class Sub(Function):
 class Mul(Function):
     """y = a * b;  da = grad * b,  db = grad * a"""
 
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -219,6 +221,8 @@ class Sigmoid(Function):
 class Relu(Function):
     """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
 
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -227,6 +231,9 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if ctx.grad_owned:  # the gradient's buffer is the replay's alone: mask it in place
+            np.multiply(grad.data, x.data > 0, out=grad.data)
+            return grad
         # the mask in grad's dtype: a same-type multiply is one SIMD loop (float x bool casts
         # through a buffer: 39 vs 28 us for a 128x512 float32 gradient, mask included)
         return Mul.apply(grad, _wrap((x.data > 0).astype(grad.data.dtype)))

@@ -19,6 +19,8 @@ class MatMul(Function):
     broadcast, and the replay sums the gradient back over them.
     """
 
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, a, b, transpose_a=False, transpose_b=False):
         ctx.save_for_backward(a, b)
@@ -95,6 +97,8 @@ class Addmm(Function):
     need at least two dimensions and ``c`` must broadcast to the product's shape (its dtype
     must match: the add is in place).
     """
+
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, c, a, b, transpose_a=False, transpose_b=False):

@@ -123,6 +123,8 @@ class LogSoftmax(Function):
     gives NaN, as ``log(0 / 0)`` should).
     """
 
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -155,6 +157,8 @@ class NllLoss(Function):
     gather, the weights and the reduction are one record, not three. ``target`` and
     ``weight`` are kept as given: pass arrays the caller cannot change (nll_loss copies).
     """
+
+    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, target, weight=None, reduction="mean"):
