@@ -2,11 +2,12 @@
 makes that backward raise (naming the op that saved it and the in-place op's source line);
 in-place changes of tensors that gradients flow through are refused with a clear error.
 
-Decision for non-leaf tensors: an in-place op on a tensor that is part of the recorded graph
-(it requires grad and grad mode is on) raises and tells the user to write it out of place.
-The engine does not record in-place ops (PyTorch does); under ``no_grad`` the change is
-allowed, and any backward that saved the old value then raises instead of returning a wrong
-gradient.
+Decision for non-leaf tensors: an in-place arithmetic operator on a tensor that is part of
+the recorded graph (it requires grad and grad mode is on) raises and tells the user to write it
+out of place; under ``no_grad`` the change is allowed, and any backward that saved the old
+value then raises instead of returning a wrong gradient. The one recorded in-place op is
+``relu_`` (``F.relu(x, inplace=True)``, ``nn.ReLU(inplace=True)``), as in PyTorch: its record
+takes over as the tensor's producer, and gradients are checked against numerical ones below.
 """
 
 from __future__ import annotations
@@ -341,3 +342,131 @@ def test_index_tensor_changed_before_backward_does_not_reroute_the_gradient():
     raw[:] = 0
     loss.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [10.0, 0.0, 22.0])
+
+
+# -- relu_: the recorded in-place op ---------------------------------------------------------------
+def _leaf(*shape, seed=0):
+    return tg.tensor(np.random.default_rng(seed).standard_normal(shape), requires_grad=True)
+
+
+def test_relu_inplace_returns_the_same_tensor_and_matches_relu():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    h = x @ w.T
+    buffer = h.data
+    out = tg.relu_(h)
+    assert out is h and h.data is buffer and h._version == 1
+    np.testing.assert_array_equal(h.data, np.maximum(x.data @ w.data.T, 0))
+    assert [r.name for r in tg.get_tape()][-1] == "Relu" and "relu_(" in tg.get_tape().listing()
+    h.sum().backward()
+    np.testing.assert_allclose(w.grad.data, ((x.data @ w.data.T) > 0).T @ x.data, rtol=1e-12)
+
+
+def test_relu_inplace_gradients_match_numerical_differentiation():
+    """Consumers of the old value (before relu_) and of the new one: the replay sends each
+    its own gradient (the new value's through relu's mask first)."""
+    w0 = np.random.default_rng(2).standard_normal((3, 4))
+    x = np.random.default_rng(3).standard_normal((5, 4))
+    c, d = np.random.default_rng(4).standard_normal((2, 5, 3))
+
+    def f(w):
+        h = tg.tensor(x) @ w.T
+        before = h + 1.0  # Add saves nothing: reading the old value is fine
+        tg.relu_(h)
+        return (h * tg.tensor(c)).sum() + (before * tg.tensor(d)).sum()
+
+    assert tg.gradcheck.gradcheck(f, (tg.tensor(w0, requires_grad=True),))
+    w = tg.tensor(w0, requires_grad=True)
+    f(w).backward()
+    h = x @ w0.T
+    np.testing.assert_allclose(w.grad.data, (c * (h > 0) + d).T @ x, rtol=1e-12)
+
+
+def test_relu_inplace_module_and_functional_forms():
+    layer = tg.nn.ReLU(inplace=True)
+    assert repr(layer) == "ReLU(inplace=True)" and repr(tg.nn.ReLU()) == "ReLU()"
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    for fn in (layer, lambda t: tg.nn.functional.relu(t, inplace=True), tg.nn.functional.relu_,
+               lambda t: t.relu_()):
+        h = x @ w.T
+        assert fn(h) is h
+        np.testing.assert_array_equal(h.data, np.maximum(x.data @ w.data.T, 0))
+        h.sum().backward()
+    with tg.no_grad():  # not recorded, just overwritten
+        h = x @ w.T
+        assert tg.relu_(h) is h and h._version == 1 and len(tg.get_tape()) == 0
+
+
+def test_relu_inplace_that_the_tape_cannot_follow_is_refused():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    with pytest.raises(RuntimeError, match="relu_: a leaf tensor that requires grad"):
+        tg.relu_(x)
+    h = x @ w.T
+    with pytest.raises(RuntimeError, match="relu_: this tensor .* shares its memory"):
+        tg.relu_(h.reshape(8))  # a view
+    with pytest.raises(RuntimeError, match="relu_: this tensor .* shares its memory"):
+        tg.relu_(h)  # it has a view now
+    g = (x @ w.T) * 1.0
+    g.detach()
+    with pytest.raises(RuntimeError, match="shares its memory"):
+        tg.relu_(g)  # detached copies share the buffer
+    with pytest.raises(TypeError, match="Exp has no in-place form"):
+        tg.ops.elementwise.Exp.apply_(g)
+
+
+def test_relu_inplace_after_an_op_that_saved_the_old_value_makes_backward_raise():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    h = x @ w.T
+    sq = h * h  # Mul saves h
+    line = next_line()
+    tg.relu_(h)
+    with pytest.raises(RuntimeError, match=rf"modified by `relu_` at .*:{line} "):
+        (sq.sum() + h.sum()).backward()
+    tg.get_tape().clear()
+
+
+def test_tg_grad_of_a_tensor_changed_in_place_is_for_its_newest_value():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    c = np.random.default_rng(5).standard_normal((4, 2))
+    h = x @ w.T
+    tg.relu_(h)
+    (g_h,) = tg.grad((h * tg.tensor(c)).sum(), [h])
+    np.testing.assert_allclose(g_h.data, c, rtol=1e-12)  # d/d(new h), not masked
+
+
+def test_viz_draws_both_values_of_a_tensor_changed_in_place():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    h = tg.relu_(x @ w.T)
+    dot = tg.viz.to_dot(h.sum())
+    assert "MatMul" in dot and "Relu (in place)" in dot  # the history before relu_ is kept
+    edges = [line.strip().split(" [")[0].split(" -> ") for line in dot.splitlines() if "->" in line]
+    assert all(a != b for a, b in edges)  # no self-loop
+    relu_in = [a for a, b in edges if b == "op2"]  # Permute, MatMul, Relu, Sum: op0..op3
+    relu_out = [b for a, b in edges if a == "op2"]
+    assert len(relu_in) == len(relu_out) == 1 and relu_in != relu_out  # two values of h
+    # w, wᵀ, x, x @ wᵀ before relu_, after it, the sum: six tensor nodes
+    assert len({n for e in edges for n in e if n.startswith("t")}) == 6
+    tg.get_tape().clear()
+
+
+def test_relu_inplace_keyword_falls_back_to_out_of_place_on_a_view_while_recording():
+    """nn.ReLU(inplace=True) after a conv: conv2d's output is a view, so the tape could not
+    follow an in-place change; the values are the same, the tensor is new."""
+    conv = tg.nn.Conv2d(1, 2, 3, padding=1)
+    x = tg.randn(2, 1, 5, 5)
+    y = conv(x)
+    out = tg.nn.ReLU(inplace=True)(y)
+    assert out is not y
+    np.testing.assert_array_equal(out.data, np.maximum(y.data, 0))
+    out.sum().backward()
+    assert conv.weight.grad is not None
+    with tg.no_grad():  # nothing recorded: in place
+        y = conv(x)
+        assert tg.nn.ReLU(inplace=True)(y) is y
+
+
+def test_a_forward_with_relu_inplace_and_no_backward_leaves_nothing_on_the_tape():
+    x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
+    h = tg.relu_(x @ w.T)
+    assert len(tg.get_tape()) == 3  # permute, matmul, relu_
+    del h
+    assert len(tg.get_tape()) == 0  # the in-place record does not keep its tensor alive

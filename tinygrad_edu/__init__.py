@@ -66,6 +66,7 @@ from .ops import (
     permute,
     pow,
     relu,
+    relu_,
     repeat,
     reshape,
     sigmoid,

@@ -139,6 +139,26 @@ class Context:
         return sum(self.saved_buffers(out).values())
 
 
+def inplace_refusal(x: Tensor) -> str:
+    """Why an in-place op on ``x`` cannot be recorded now ("" when it can): while recording,
+    ``x`` must not be a leaf that requires grad, nor share its memory with another tensor (a
+    view, one with views, or detached), whose other names the tape could not follow."""
+    if not (_state.grad_enabled and x.requires_grad):
+        return ""  # nothing is recorded: version counters guard what was saved
+    if x._record is None:
+        return (
+            f"a leaf tensor that requires grad (shape {x.shape}) cannot be changed in place "
+            "while gradients are recorded; use the out-of-place form"
+        )
+    if x._vc is not None and x._vc[2]:
+        return (
+            f"this tensor (shape {x.shape}) shares its memory with another (it is a view, has "
+            "views, or was detached), so the tape cannot follow an in-place change of it; use "
+            "the out-of-place form, or clone() it first"
+        )
+    return ""
+
+
 class Function:
     """Base class of a differentiable op: subclass, write ``forward`` and ``backward``.
 
@@ -166,6 +186,44 @@ class Function:
     @staticmethod
     def backward(ctx: Context, grad_output: Tensor):  # pragma: no cover - abstract
         raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
+
+    @classmethod
+    def apply_(cls, x: Tensor, **kwargs) -> Tensor:
+        """Run the op in place on ``x`` through the class's ``forward_(ctx, array)``, which
+        overwrites the array (PyTorch's ``relu_``); returns ``x``.
+
+        ``x``'s version moves on, so a backward that saved its old value raises. While
+        recording, ``x`` becomes the output of a new record whose input is ``x`` as it was:
+        the replay, going backwards, sends ``x``'s gradient through this record first and then
+        on to ``x``'s earlier producer. Refused while recording for a leaf that requires grad
+        and for a tensor that shares its memory with another (a view, or one with views), whose
+        other names the tape could not follow.
+        """
+        forward_ = getattr(cls, "forward_", None)
+        if forward_ is None:
+            raise TypeError(f"{cls.__name__} has no in-place form (define forward_)")
+        op = f"{cls.__name__.lower()}_"
+        refusal = inplace_refusal(x)
+        if refusal:
+            raise RuntimeError(f"{op}: {refusal}")
+        record = _state.grad_enabled and x.requires_grad
+        ctx = _new(Context)
+        # no inputs: the input is the output, which a record holds weakly (a strong reference
+        # from its own record would keep x alive forever); the replay reads it as (output,)
+        ctx.inputs, ctx.needs_input_grad = (), (record,)
+        forward_(ctx, x.data, **kwargs)
+        x._bump_version(op)
+        if _state.anomaly:
+            _tape.check_finite(x.data, cls.__name__, "forward", None)
+        if record:
+            if ctx._saved:
+                ctx._resolve(x)  # x's own array: saved as the output, at its new version
+            prev = x._record
+            x._record = rec = _state.tape.append(cls, ctx, x)
+            rec.prev = prev  # x's earlier producer (for the tape listing and viz)
+            if _state.anomaly:
+                rec.where = _tape._user_frame()
+        return x
 
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:

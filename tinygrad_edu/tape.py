@@ -62,7 +62,9 @@ class Record(weakref.ref):
     ``ctx`` is None once the record has been released by a backward (or dropped).
     """
 
-    __slots__ = ("seq", "fn", "ctx", "where", "nbytes")
+    __slots__ = ("seq", "fn", "ctx", "where", "nbytes", "prev")
+    # prev: set only by an in-place op (Function.apply_): the record that produced the
+    # output before this op changed it in place (for the listing and viz)
 
     # no __init__ of its own: weakref.ref's C constructor takes (output, callback) and
     # Tape.append fills the slots, so making a record runs no Python frame
@@ -73,7 +75,9 @@ class Record(weakref.ref):
 
     @property
     def inputs(self) -> tuple:
-        return () if self.ctx is None else self.ctx.inputs
+        if self.ctx is None:
+            return ()
+        return self.ctx.inputs or (self(),)  # (an in-place record's input is its output)
 
     def saved_bytes(self) -> int:
         """Bytes this record keeps alive for backward: every array it saved, the inputs and
@@ -161,12 +165,14 @@ class Tape:
             out, ctx = rec(), rec.ctx
             if out is None or ctx is None:
                 continue
-            args = ", ".join(name_of(a) if hasattr(a, "_record") else _fmt_arg(a) for a in ctx.inputs)
+            ins = ctx.inputs or (out,)  # an in-place record (Function.apply_): out is its input
+            args = ", ".join(name_of(a) if hasattr(a, "_record") else _fmt_arg(a) for a in ins)
             lhs = name_of_output(names, out)
             buffers = ctx.saved_buffers(out)
             held.update(buffers)
             saved = f"saved {_fmt_bytes(sum(buffers.values()))}"
-            rows.append((lhs, f"{rec.name.lower()}({args})", _fmt_type(out), saved))
+            op = rec.name.lower() + ("" if ctx.inputs else "_")
+            rows.append((lhs, f"{op}({args})", _fmt_type(out), saved))
         if not rows:
             return "(empty tape)"
         w0 = max(len(r[0]) for r in rows)
@@ -442,7 +448,9 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 continue  # a record whose output got no gradient (or died) is not on the path
             grad_out, mine = entry[1], entry[2]
             if wanted_ids is not None and id(out) in wanted_ids:
-                found[id(out)] = grad_out
+                # (setdefault: after an in-place op, x's earlier producer is replayed later,
+                # with the gradient of x's older value; tg.grad answers for the newest)
+                found.setdefault(id(out), grad_out)
                 mine = False
             # the local computation: the op's backward, one gradient per input
             ctx = rec.ctx
@@ -455,12 +463,14 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 ctx.output = None  # the output must not stay reachable from its own record
             if type(grads_in) is not tuple:
                 grads_in = (grads_in,)
-            if len(grads_in) != len(ctx.inputs):
-                raise RuntimeError(_BAD_COUNT.format(op=rec.name, n=len(grads_in), m=len(ctx.inputs)))
+            # (an in-place record, Function.apply_, holds no inputs: its input is its output)
+            inputs = ctx.inputs or (out,)
+            if len(grads_in) != len(inputs):
+                raise RuntimeError(_BAD_COUNT.format(op=rec.name, n=len(grads_in), m=len(inputs)))
             # then each input that needs it gets its gradient: summed down to its shape (the
             # one unbroadcast), checked in anomaly mode, and added to what it already has
             fresh = can_own and rec.fn.fresh_grads
-            for inp, g, need in zip(ctx.inputs, grads_in, ctx.needs_input_grad):
+            for inp, g, need in zip(inputs, grads_in, ctx.needs_input_grad):
                 if g is None or not need:
                     continue
                 gd, idata = g.data, inp.data
@@ -479,7 +489,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                     entry[1], entry[2] = entry[1] + g, can_own
             if stepping:
                 _state.grad_enabled, _state.anomaly = prev_mode, anomaly
-                yield rec, rec.ctx.inputs, grad_out, grads_in
+                yield rec, inputs, grad_out, grads_in
                 _state.grad_enabled, _state.anomaly = create_graph, False
             if not retain_graph:
                 del records[seq]  # release: saved arrays and inputs go with the context
@@ -528,7 +538,7 @@ def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
     if wanted_ids is not None:
         for t, g, _ in grads.values():
             if id(t) in wanted_ids:
-                found[id(t)] = g
+                found.setdefault(id(t), g)
         return
     for t, _, _ in grads.values():  # all checked before any .grad changes: never half a gradient
         rec = t._record
@@ -548,11 +558,11 @@ def _downstream(records: dict, start: set) -> list:
     order = []
     for seq, rec in records.items():
         ctx = rec.ctx
-        if ctx is not None and any(id(a) in reach for a in ctx.inputs):
-            out = rec()
-            if out is not None:
-                reach.add(id(out))
-                order.append(seq)
+        out = None if ctx is None else rec()
+        # (an in-place record holds no inputs: its input is its output)
+        if out is not None and any(id(a) in reach for a in (ctx.inputs or (out,))):
+            reach.add(id(out))
+            order.append(seq)
     return order
 
 

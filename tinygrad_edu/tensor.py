@@ -353,9 +353,13 @@ class Tensor:
 
     # -- version counter (in-place safety) ---------------------------------------------------
     def _shared_vc(self) -> list:
-        """This tensor's version box, made on first use so views can share it."""
+        """This tensor's version box, made on first use so views can share it; marked shared
+        (its third entry), so an in-place op that the tape cannot follow through the other
+        aliases refuses to be recorded."""
         if self._vc is None:
-            self._vc = [0, None]
+            self._vc = [0, None, True]
+        else:
+            self._vc[2] = True
         return self._vc
 
     def _bump_version(self, op: str | None = None, label: str | None = None) -> None:
@@ -364,7 +368,7 @@ class Tensor:
         backward raises when it needed the old value."""
         vc = self._vc
         if vc is None:
-            vc = self._vc = [0, None]
+            vc = self._vc = [0, None, False]  # [version, last in-place change, shared]
         vc[0] += 1
         if label is None:
             what = f"`{op}`" if op else "an in-place operation"
@@ -565,6 +569,7 @@ class Tensor:
     def tanh(self): return ops.tanh(self)
     def sigmoid(self): return ops.sigmoid(self)
     def relu(self): return ops.relu(self)
+    def relu_(self): return ops.relu_(self)
     def abs(self): return ops.abs(self)
     def erf(self): return ops.erf(self)
     def maximum(self, other): return ops.maximum(self, other)

@@ -46,20 +46,33 @@ def _is_parameter(t: Tensor) -> bool:
     return t.requires_grad and (t._record is None or type(t).__name__ == "Parameter")
 
 
+def _producer(t: Tensor, before: int | None):
+    """The record that made the value of ``t`` that a record numbered ``before`` read (None:
+    its current value): ``t``'s producer, or, if in-place ops (``relu_``) changed ``t`` since,
+    the producer before them (an in-place record keeps the one it replaced as ``prev``)."""
+    rec = t._record
+    while rec is not None and before is not None and rec.seq >= before:
+        rec = getattr(rec, "prev", None)
+    return rec
+
+
 def _graph(root: Tensor):
-    """Tensors and records reachable from ``root``, records in tape (topological) order."""
-    tensors: dict[int, Tensor] = {}
+    """Tensors and records reachable from ``root``, records in tape (topological) order.
+    A tensor changed in place is one node per value: keyed by (tensor, producing record)."""
+    tensors: dict[tuple, Tensor] = {}
     records: dict[int, object] = {}
-    stack = [root]
+    stack = [(root, None)]
     while stack:  # iterative: a 100,000-op chain must not recurse
-        t = stack.pop()
-        if id(t) in tensors:
+        t, before = stack.pop()
+        rec = _producer(t, before)
+        key = (id(t), None if rec is None else rec.seq)
+        if key in tensors:
             continue
-        tensors[id(t)] = t
-        rec = t._record
+        tensors[key] = t
         if rec is not None and rec.ctx is not None:
             records[rec.seq] = (rec, t)
-            stack.extend(a for a in rec.ctx.inputs if isinstance(a, Tensor))
+            ins = rec.ctx.inputs or (t,)  # an in-place record's input is its output
+            stack.extend((a, rec.seq) for a in ins if isinstance(a, Tensor))
     return tensors, [records[s] for s in sorted(records)]
 
 
@@ -91,22 +104,23 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
 
-    def tensor_node(t: Tensor) -> str:
-        key = id(t)
+    def tensor_node(t: Tensor, before: int | None = None) -> str:
+        prod = _producer(t, before)  # which value of t (in-place ops make several)
+        key = (id(t), None if prod is None else prod.seq)
         if key in tensor_ids:
             return tensor_ids[key]
         node = tensor_ids[key] = f"t{len(tensor_ids)}"
         label = f"{_shape(t)} {t.data.dtype}"
         style = ""
         if _is_parameter(t):
-            label = f"{names.get(key, 'parameter')}\n{label}"
+            label = f"{names.get(id(t), 'parameter')}\n{label}"
             style = ", " + _PARAM
-        elif t._record is None:
-            label = f"{names[key]}\n{label}" if key in names else f"constant\n{label}"
+        elif prod is None:
+            label = f"{names[id(t)]}\n{label}" if id(t) in names else f"constant\n{label}"
             style = ", " + _CONST
-        elif t._record.ctx is None:
+        elif prod.ctx is None:
             label = f"graph released\n{label}"
-        if t is tensor:
+        if t is tensor and prod is tensor._record:
             style += ", peripheries=2"
         lines.append(f"  {node} [label={_quote(label)}{style}];")
         return node
@@ -115,18 +129,19 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
         tensor_node(tensor)
     for i, (rec, out) in enumerate(records):
         op = f"op{i}"
-        inputs = rec.ctx.inputs
+        inputs = rec.ctx.inputs or (out,)  # an in-place record's input is its output
         consts = [
             f"arg {j} = {_fmt_const(a)}" for j, a in enumerate(inputs) if not isinstance(a, Tensor)
         ]
-        label = "\n".join([rec.name, *consts])
+        name = rec.name if rec.ctx.inputs else f"{rec.name} (in place)"
+        label = "\n".join([name, *consts])
         lines.append(f"  {op} [label={_quote(label)}, {_OP}];")
         for j, a in enumerate(inputs):
             if isinstance(a, Tensor):
-                src = tensor_node(a)
+                src = tensor_node(a, rec.seq)  # the value this op read
                 tail = f" [{j}]" if len(inputs) > 1 else ""
                 lines.append(f"  {src} -> {op} [label={_quote(_shape(a) + tail)}];")
-        dst = tensor_node(out)
+        dst = tensor_node(out, rec.seq + 1)  # the value this op made
         lines.append(f"  {op} -> {dst} [label={_quote(_shape(out))}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

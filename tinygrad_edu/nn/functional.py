@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import ops
 from .._random import default_generator
+from ..function import inplace_refusal
 from ..ops import elementwise as ew, reduce as rd, shape as sh
 from ..ops.linalg import Addmm, MatMul
 from ..tensor import Tensor
@@ -31,8 +32,22 @@ _wrap = Tensor._wrap
 
 # -- activations ----------------------------------------------------------------------------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
-    """max(x, 0), elementwise; relu'(0) = 0."""
+    """max(x, 0), elementwise; relu'(0) = 0.
+
+    ``inplace=True`` overwrites ``input`` and returns it (``relu_``, one activation buffer
+    fewer), where the tape can follow the change: always outside recording, and for an op's
+    own result while recording. For a tensor that shares memory while recording (a view, such
+    as conv2d's NCHW output over its channels-last buffer) it computes out of place instead
+    (same values, a new tensor); ``relu_`` raises there.
+    """
+    if inplace and not inplace_refusal(input):
+        return ew.Relu.apply_(input)
     return ew.Relu.apply(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """relu in place: ``input`` is overwritten with max(x, 0) and returned."""
+    return ew.Relu.apply_(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:

@@ -125,13 +125,17 @@ class Embedding(Module):
 
 # -- activations ---------------------------------------------------------------------------
 class ReLU(Module):
-    """max(x, 0)."""
+    """max(x, 0); with ``inplace=True`` the input is overwritten and returned (``relu_``)."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):

@@ -229,8 +229,14 @@ class Relu(Function):
         return np.maximum(x, 0)
 
     @staticmethod
+    def forward_(ctx, x):
+        """In place (``relu_``): saves the output, whose mask y > 0 is x > 0."""
+        np.maximum(x, 0, out=x)
+        ctx.save_for_backward(x)
+
+    @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
+        (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
         if ctx.grad_owned:  # the gradient's buffer is the replay's alone: mask it in place
             np.multiply(grad.data, x.data > 0, out=grad.data)
             return grad
