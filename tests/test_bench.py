@@ -229,3 +229,27 @@ def test_instruction_counter_says_when_valgrind_is_missing(monkeypatch, capsys, 
     assert mod.main(["--out", str(tmp_path)]) == 2
     assert "valgrind is not installed" in capsys.readouterr().err
     assert not (tmp_path / "instructions.json").exists()
+
+
+def test_interleaved_script_writes_a_ratio_per_model(tmp_path):
+    """The step-by-step comparison (one BLAS thread): runs both implementations in pairs and
+    writes one ratio per model and mode (speed is never asserted)."""
+    import importlib.util
+    import json
+
+    from tinygrad_edu.bench import harness
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "interleaved.py"
+    spec = importlib.util.spec_from_file_location("bench_interleaved", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        assert mod.main(["--steps", "2", "--out", str(tmp_path)]) == 0
+    finally:
+        while harness._LIMITS:  # give the test process its threads back
+            harness._LIMITS.pop().restore_original_limits()
+    rows = json.loads((tmp_path / "interleaved.json").read_text())["results"]
+    assert [(r["model"], r["what"]) for r in rows] == [
+        ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer")
+    ]
+    assert all(r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"] for r in rows)

@@ -167,6 +167,10 @@ class Function:
     one gradient per positional argument of ``apply`` (None where no gradient is needed;
     ``ctx.needs_input_grad`` says which). Gradients may have the output's broadcast shape: the
     engine sums them down to each input's shape.
+
+    Optional: ``forward_(ctx, array)`` overwrites its argument in place (``Relu.apply_(x)`` is
+    ``relu_``); ``fresh_grads = True`` promises the replay that backward returns new arrays
+    (then ``ctx.grad_owned`` may let the next backward write into them).
     """
 
     #: False for ops whose backward is not written in differentiable Tensor ops;
