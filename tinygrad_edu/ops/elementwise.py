@@ -12,6 +12,7 @@ from scipy import special
 
 from .._shapes import broadcast_shapes
 from ..function import Function
+from ..tape import _state
 from ..tensor import Tensor
 
 _wrap = Tensor._wrap
@@ -57,6 +58,12 @@ class Mul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if not _state.grad_enabled:  # a plain backward: the same products on the arrays
+            g = grad.data  # (no engine op: its Python costs more than a small product)
+            return (
+                _wrap(np.asarray(g * (b.data if isinstance(b, Tensor) else b))) if na else None,
+                _wrap(np.asarray(g * (a.data if isinstance(a, Tensor) else a))) if nb else None,
+            )
         return (grad * b if na else None), (grad * a if nb else None)
 
 
