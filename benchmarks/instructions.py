@@ -108,7 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "instructions.json"
-    path.write_text(json.dumps({"steps": args.steps, "per_step_instructions": rows}, indent=2))
+    kept = {}  # rows of models not run this time (e.g. after --models cnn) stay in the file
+    if path.exists():
+        try:
+            kept = json.loads(path.read_text()).get("per_step_instructions", {})
+        except ValueError:
+            kept = {}
+    payload = {"steps": args.steps, "per_step_instructions": {**kept, **rows}}
+    path.write_text(json.dumps(payload, indent=2))
     print(f"(instructions per training step, callgrind; written to {path})")
     return 0
 

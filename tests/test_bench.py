@@ -252,4 +252,21 @@ def test_interleaved_script_writes_a_ratio_per_model(tmp_path):
     assert [(r["model"], r["what"]) for r in rows] == [
         ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer")
     ]
-    assert all(r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"] for r in rows)
+    for r in rows:
+        assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
+
+
+def test_instruction_counter_keeps_the_rows_of_models_it_did_not_run(monkeypatch, tmp_path):
+    """--models cnn (the slow one) updates its row and keeps tiny/mlp from an earlier run."""
+    import json
+
+    mod = _instructions_script()
+    monkeypatch.setattr(mod.shutil, "which", lambda name: "/usr/bin/valgrind")
+    counts = {"engine": 110.0, "hand": 100.0}
+    monkeypatch.setattr(mod, "per_step", lambda model, impl, steps: counts[impl])
+    assert mod.main(["--models", "tiny,mlp", "--out", str(tmp_path)]) == 0
+    counts["engine"] = 120.0
+    assert mod.main(["--models", "cnn", "--out", str(tmp_path)]) == 0
+    rows = json.loads((tmp_path / "instructions.json").read_text())["per_step_instructions"]
+    assert sorted(rows) == ["cnn", "mlp", "tiny"]
+    assert rows["tiny"]["engine"] == 110.0 and rows["cnn"]["engine"] == 120.0

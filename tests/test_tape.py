@@ -245,7 +245,8 @@ def test_gradients_others_can_see_are_never_overwritten(monkeypatch):
     np.testing.assert_allclose(w.grad.data, want_w, rtol=1e-12)
     # 4. create_graph: the gradient is part of a graph
     x2 = tg.tensor(x.data, requires_grad=True)
-    (g_x,) = tg.grad((tg.relu(x2 @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum(), [x2], create_graph=True)
+    loss = (tg.relu(x2 @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum()
+    (g_x,) = tg.grad(loss, [x2], create_graph=True)
     np.testing.assert_allclose(g_x.data, want_h @ w.data, rtol=1e-12)
     assert [owned for owned, _ in seen] == [False, False, False, False]
 

@@ -22,7 +22,7 @@ import numpy as np
 from .. import ops
 from .._random import default_generator
 from ..function import inplace_refusal
-from ..ops import elementwise as ew, reduce as rd, shape as sh
+from ..ops import elementwise as ew, reduce as rd
 from ..ops.linalg import Addmm, MatMul
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)

@@ -20,7 +20,6 @@ import numpy as np
 from ..tape import _user_frame, enable_grad
 from ..tensor import Tensor
 
-
 # elements per block of an in-place update: 256 KB of float32, so the block's scratch stays in
 # L2 beside its operands (see Optimizer._axpy)
 _AXPY_BLOCK = 1 << 16
