@@ -212,3 +212,40 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
     np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 6.0))
     np.testing.assert_array_equal(b.grad.data, np.full(4, 3.0))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["matmul", "matmul_ta", "matmul_tb", "matmul_tab", "addmm", "log_softmax", "nll_mean", "mul"],
+)
+def test_plain_backward_lane_equals_the_recorded_one(name):
+    """Some backwards run on arrays when nothing is recorded (speed); with create_graph the
+    same formulas run as engine ops. Both must give the same first derivatives."""
+    from tinygrad_edu.ops import linalg, reduce as rd
+
+    rng = np.random.default_rng(7)
+    a0, b0, c0 = rng.normal(size=(4, 3)), rng.normal(size=(3, 5)), rng.normal(size=(5,))
+    t = np.array([0, 2, 1, 2])
+    f = {
+        "matmul": lambda a, b, c: linalg.MatMul.apply(a, b),
+        "matmul_ta": lambda a, b, c: linalg.MatMul.apply(a.T, b, transpose_a=True),
+        "matmul_tb": lambda a, b, c: linalg.MatMul.apply(a, b.T, transpose_b=True),
+        "matmul_tab": lambda a, b, c: linalg.MatMul.apply(
+            a.T, b.T, transpose_a=True, transpose_b=True
+        ),
+        "addmm": lambda a, b, c: linalg.Addmm.apply(c, a, b),
+        "log_softmax": lambda a, b, c: tg.log_softmax(a @ b, 1),
+        "nll_mean": lambda a, b, c: rd.NllLoss.apply(tg.log_softmax(a, 1), target=t),
+        "mul": lambda a, b, c: (a @ b) * (a @ b) * 3.0,
+    }[name]
+    weights = rng.normal(size=f(*(tg.tensor(v) for v in (a0, b0, c0))).shape)
+
+    def grads(create_graph):
+        xs = [tg.tensor(v, requires_grad=True) for v in (a0, b0, c0)]
+        loss = (f(*xs) * tg.tensor(weights)).sum()
+        return tg.grad(loss, xs, create_graph=create_graph, allow_unused=True)
+
+    for plain, recorded in zip(grads(False), grads(True)):
+        assert (plain is None) == (recorded is None)
+        if plain is not None:
+            np.testing.assert_allclose(plain.data, recorded.data, rtol=1e-13, atol=1e-15)
