@@ -5,7 +5,8 @@ one BLAS thread, OpenBLAS workers spin after a call and steal a core from whatev
 so calls must never be interleaved). With ONE BLAS thread nothing spins, and interleaving the
 two implementations step by step (A B, then B A, ...) puts every engine step next to a
 reference step run a few milliseconds apart: the machine's drift cancels in each pair. On this
-VM the block ratios' p25..p75 spanned +-20%; these spanned +-3%.
+VM the block ratios' p25..p75 spanned +-10-20%; these spanned +-3-5% (between two runs the
+median still moved by up to 4%).
 
     python benchmarks/interleaved.py                  # MLP and CNN training steps, inference
     python benchmarks/interleaved.py --steps 200       # fewer pairs (default 400 MLP, 150 CNN)
