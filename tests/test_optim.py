@@ -190,12 +190,17 @@ def test_non_contiguous_parameters_take_the_numpy_path_with_the_same_result(case
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
 
 
+@pytest.mark.parametrize("kernel", ["blas", "numpy"])
 @pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
-def test_large_parameters_are_updated_in_blocks_with_the_same_result(case):
-    """Above _AXPY_BLOCK elements an update runs block by block through a small scratch: the
-    result must still be the update rule's, in the last (partial) block too."""
+def test_large_parameters_are_updated_in_blocks_with_the_same_result(case, kernel, monkeypatch):
+    """Large updates run block by block (BLAS axpy calls of _BLAS_BLOCK elements; NumPy blocks
+    of _AXPY_BLOCK through a small scratch): the result must still be the update rule's, in
+    the last (partial) block too, and the user's gradient must stay as backward left it."""
     cls, ref, kw = case
+    if kernel == "numpy":  # no BLAS kernel for any dtype: every update takes the NumPy path
+        monkeypatch.setattr(optimizer_module, "_BLAS_AXPY", {})
     n = optimizer_module._AXPY_BLOCK * 2 + 123  # two whole blocks and a partial one
+    assert n % optimizer_module._BLAS_BLOCK != 0  # a partial BLAS block too
     rng = np.random.default_rng(3)
     c, d, w0 = rng.uniform(0.5, 2.0, n), rng.normal(size=n), rng.normal(size=n)
     w = tg.tensor(w0, requires_grad=True)
@@ -204,7 +209,9 @@ def test_large_parameters_are_updated_in_blocks_with_the_same_result(case):
     for _ in range(3):
         opt.zero_grad()
         (tg.tensor(c / 3) * w * w * w + tg.tensor(d) * w).sum().backward()
+        grad = w.grad.data.copy()
         opt.step()
+        np.testing.assert_array_equal(w.grad.data, grad)  # the step did not scale p.grad
         ref_w = ref(ref_w, c * ref_w**2 + d, state, **kw)
     np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-12)
 
