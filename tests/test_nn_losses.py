@@ -152,16 +152,24 @@ def test_nll_loss_matches_reference_and_picks_by_index():
     assert nn.NLLLoss()(t64(logp), tg.tensor(t)).shape == ()
 
 
-def test_cross_entropy_is_two_records_with_no_one_hot():
-    """log_softmax and nll_loss are primitives, as in PyTorch: two records, no one-hot matmul,
-    and the gradient is still softmax - onehot over N (checked against NumPy here)."""
+@pytest.mark.parametrize(
+    "loss_fn, records",
+    [
+        (F.cross_entropy, ["CrossEntropy"]),
+        (lambda x, t: F.nll_loss(F.log_softmax(x, 1), t), ["LogSoftmax", "NllLoss"]),
+    ],
+    ids=["cross_entropy", "nll_loss(log_softmax)"],
+)
+def test_cross_entropy_records_no_one_hot(loss_fn, records):
+    """cross_entropy is one fused record, nll_loss(log_softmax) two (primitives, as in
+    PyTorch): no one-hot matmul, and the gradient is softmax - onehot over N (NumPy here)."""
     x = tg.randn(8, 10, requires_grad=True)
     t = np.random.default_rng(0).integers(0, 10, 8)
     with tg.enable_grad():
         before = {r.seq for r in tg.get_tape()}
-        loss = F.cross_entropy(x, tg.tensor(t))
+        loss = loss_fn(x, tg.tensor(t))
         names = [r.name for r in tg.get_tape() if r.seq not in before]
-    assert names == ["LogSoftmax", "NllLoss"]
+    assert names == records
     loss.backward()
     z = x.data.astype(np.float64)
     p = np.exp(z - z.max(1, keepdims=True))

@@ -267,6 +267,17 @@ def np_nll(x, target, weight, reduction):
     return -picked.sum() / (w.sum() if reduction == "mean" else 1.0)
 
 
+def np_cross_entropy(x, target, weight, reduction):
+    """Row by row: log(sum(exp(x[i]))) - x[i, t_i], weighted and reduced as np_nll."""
+    w = np.ones(len(target)) if weight is None else weight
+    per_row = np.array(
+        [np.log(np.sum(np.exp(row - row.max()))) + row.max() - row[t] for row, t in zip(x, target)]
+    ) * w
+    if reduction == "none":
+        return per_row
+    return per_row.sum() / (w.sum() if reduction == "mean" else 1.0)
+
+
 # -- independent references for ops NumPy has no one-liner for ------------------------------------
 def np_sum_to(x, shape):
     """Brute force: add each element of x into the position it was broadcast from."""
@@ -434,6 +445,13 @@ CASES = [
             x, target=target, weight=None if weight is None else weight.astype(x.dtype),
             reduction=reduction),
         np_nll, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
+    ),
+    Case(
+        "cross_entropy", "CrossEntropy",
+        lambda x, target, weight, reduction: rd.CrossEntropy.apply(
+            x, target=target, weight=None if weight is None else weight.astype(x.dtype),
+            reduction=reduction),
+        np_cross_entropy, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
     ),
     Case("sum_to", "SumTo", lambda x, shape: ops.sum_to(x, shape), np_sum_to, params=sum_to_args),
     # shape

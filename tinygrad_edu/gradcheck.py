@@ -414,6 +414,12 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
             (lambda x: rd.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
                                         weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
         ],
+        "CrossEntropy": [
+            (lambda x: rd.CrossEntropy.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
+             [arr(3, 4)]),
+            (lambda x: rd.CrossEntropy.apply(x, target=np.array([1, 3, 0]), reduction="none",
+                                             weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
+        ],
         "Reshape": [(lambda x: ops.reshape(x, (4, 3)), [arr(3, 4)])],
         "Permute": [(lambda x: ops.permute(x, (2, 0, 1)), [arr(2, 3, 4)])],
         "BroadcastTo": [(lambda x: ops.broadcast_to(x, (2, 3, 4)), [arr(3, 1)])],

@@ -305,36 +305,45 @@ def nll_loss(
     input: (N, C) log-probabilities (or (C,), or (N, C, d1, ...)); target: (N,) integers
     (or (), or (N, d1, ...)). 'mean' divides by the summed weights of non-ignored targets.
     """
+    flat, t, w, tshape = _class_targets(input, target, weight, ignore_index, reduction, "nll_loss")
+    # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
+    loss = rd.NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
+    return ops.reshape(loss, tshape) if reduction == "none" else loss
+
+
+def _class_targets(input, target, weight, ignore_index, reduction, op):
+    """Check class-index targets against ``input`` (N, C, ...): returns the input as
+    (rows, C), the targets as a (rows,) snapshot (ignored ones replaced by 0), the per-row
+    weights (the class weight of each target, 0 where ignored; None when all are 1) and the
+    targets' shape."""
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"nll_loss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    flat, tshape = _classes_last(input, "nll_loss")
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    flat, tshape = _classes_last(input, op)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(
-            f"nll_loss: target must hold integer class indices, got dtype {t.dtype} (for class "
+            f"{op}: target must hold integer class indices, got dtype {t.dtype} (for class "
             "probabilities pass them to cross_entropy)"
         )
     if t.shape != tshape:
         raise ValueError(
-            f"nll_loss: input of shape {input.shape} needs a target of shape {tshape}, got {t.shape}"
+            f"{op}: input of shape {input.shape} needs a target of shape {tshape}, got {t.shape}"
         )
     n_classes = flat.shape[1]
     t = t.reshape(-1)
-    if _check_targets(t, n_classes, ignore_index, "nll_loss"):
+    if _check_targets(t, n_classes, ignore_index, op):
         keep, all_kept = None, True  # ignore_index is outside the targets' range
     else:
         keep = t != ignore_index
         all_kept = bool(keep.all())
     safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
-    w = None  # per-row weights: the class weight of each target, 0 where ignored
+    w = None
     if not all_kept:
         w = keep.astype(input.dtype)
     if weight is not None:
         wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
         w = wc.astype(input.dtype) if w is None else w * wc.astype(input.dtype)
-    # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
-    loss = rd.NllLoss.apply(flat, target=safe_t, weight=w, reduction=reduction)
-    return ops.reshape(loss, tshape) if reduction == "none" else loss
+    return flat, safe_t, w, tshape
 
 
 def cross_entropy(
@@ -346,6 +355,9 @@ def cross_entropy(
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """Softmax cross-entropy of logits: nll_loss(log_softmax(input, 1), target).
+
+    Class-index targets without label smoothing are one fused record (``CrossEntropy``, as
+    hand-written backprop computes it: softmax minus one-hot); other forms are composed.
 
     input: (N, C) logits (or (C,), or (N, C, d1, ...)); target: class indices (N,) or class
     probabilities of the input's shape. ``label_smoothing`` mixes the target with the uniform
@@ -359,14 +371,18 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    logp = ops.log_softmax(input, class_dim)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind != "f" and label_smoothing == 0.0:  # class indices: one fused record
+        flat, t, w, tshape = _class_targets(
+            input, target, weight, ignore_index, reduction, "cross_entropy"
+        )
+        loss = rd.CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
+        return ops.reshape(loss, tshape) if reduction == "none" else loss
+    logp = ops.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]
     if t.dtype.kind == "f":  # class probabilities
         return _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
-    if label_smoothing == 0.0:
-        return nll
     w = (
         None
         if weight is None

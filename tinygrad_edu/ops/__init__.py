@@ -45,7 +45,7 @@ PRIMITIVES: dict[str, type[Function]] = {
         ew.Cos, ew.Tanh, ew.Sigmoid, ew.Relu, ew.Abs, ew.Erf, ew.Maximum, ew.Minimum,
         ew.Where, ew.Clip, ew.Cast, ew.Clone,
         rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo, rd.LogSoftmax,
-        rd.NllLoss,
+        rd.NllLoss, rd.CrossEntropy,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,
         linalg.MatMul, linalg.Addmm,
