@@ -68,11 +68,13 @@ class Context:
             if type(v) is _ndarray:
                 for i, a in enumerate(self.inputs):
                     if isinstance(a, Tensor) and a.data is v:
-                        slot = (0, i, a._version)
+                        vc = a._vc  # (Tensor._version, inlined: this runs for every record)
+                        slot = (0, i, vc[0] if vc else 0)
                         break
                 else:
-                    if v is out.data:
-                        slot = (1, 0, out._version)  # a view op's output starts at its base's
+                    if v is out.data:  # a view op's output starts at its base's version
+                        vc = out._vc
+                        slot = (1, 0, vc[0] if vc else 0)
             slots.append(slot or (2, v, 0))
         self._slots = tuple(slots)
 
@@ -87,7 +89,8 @@ class Context:
             else:
                 out.append(Tensor._wrap(ref) if type(ref) is _ndarray else ref)
                 continue
-            if t._version != version:
+            vc = t._vc  # (Tensor._version, inlined)
+            if (vc[0] if vc else 0) != version:
                 raise RuntimeError(self._modified_message(kind, ref, t, version))
             out.append(t)
         return tuple(out)

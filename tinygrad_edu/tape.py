@@ -208,6 +208,8 @@ def _dropper(records: dict, dead: list) -> Callable:
 
     def drop(rec: Record | None) -> None:
         if rec is not None:
+            if rec.ctx is None:
+                return  # released by a backward already (and off the tape): nothing to free
             dead.append(rec)
         if busy[0]:
             return

@@ -135,12 +135,12 @@ class Optimizer:
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:  # (the attribute, not the property: once per parameter)
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None
                 else:
-                    g = p.grad
+                    g = p._grad
                     if g.requires_grad:  # a create_graph gradient: cut it from its graph
                         g = p.grad = Tensor._wrap(np.zeros_like(g.data))
                     g.data[...] = 0
@@ -184,11 +184,11 @@ class Optimizer:
             self._axpy_numpy(y, alpha, x)
             return
         yf, xf = y.reshape(-1), x.reshape(-1)  # views: both are contiguous
-        if n <= _BLAS_BLOCK:
-            axpy(xf, yf, n, alpha)  # (positional: f2py parses keywords slowly)
-            return
-        for i in range(0, n, _BLAS_BLOCK):
-            axpy(xf, yf, min(_BLAS_BLOCK, n - i), alpha, i, 1, i, 1)
+        whole = n - n % _BLAS_BLOCK  # (positional arguments: f2py parses keywords slowly)
+        for i in range(0, whole, _BLAS_BLOCK):
+            axpy(xf, yf, _BLAS_BLOCK, alpha, i, 1, i, 1)
+        if whole < n:
+            axpy(xf, yf, n - whole, alpha, whole, 1, whole, 1)
 
     def _axpy_numpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
         """``y += alpha * x`` by NumPy for what BLAS does not take (float16, strided arrays).

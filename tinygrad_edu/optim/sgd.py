@@ -76,7 +76,11 @@ class SGD(Optimizer):
                 g = p._grad
                 if g is not None:
                     axpy(p.data, step, g.data)
-                    p._bump_version(label=label)
+                    vc = p._vc  # (Tensor._bump_version with a ready label, inlined)
+                    if vc is None:
+                        vc = p._vc = [0, None, False]
+                    vc[0] += 1
+                    vc[1] = label
             return
         for p in group["params"]:
             if p.grad is None:
