@@ -218,7 +218,7 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
     "name",
     [
         "matmul", "matmul_ta", "matmul_tb", "matmul_tab", "addmm", "log_softmax", "nll_mean",
-        "mul", "xent_mean", "xent_sum_weighted", "xent_none_weighted",
+        "mul", "xent_mean", "xent_sum_weighted", "xent_none_weighted", "tanh", "sigmoid", "exp",
     ],
 )
 def test_plain_backward_lane_equals_the_recorded_one(name):
@@ -240,6 +240,9 @@ def test_plain_backward_lane_equals_the_recorded_one(name):
         "log_softmax": lambda a, b, c: tg.log_softmax(a @ b, 1),
         "nll_mean": lambda a, b, c: rd.NllLoss.apply(tg.log_softmax(a, 1), target=t),
         "mul": lambda a, b, c: (a @ b) * (a @ b) * 3.0,
+        "tanh": lambda a, b, c: tg.tanh(a @ b) * 2.0,
+        "sigmoid": lambda a, b, c: tg.sigmoid(a @ b) * 2.0,
+        "exp": lambda a, b, c: tg.exp(a @ b) * 2.0,
         "xent_mean": lambda a, b, c: rd.CrossEntropy.apply(a @ b, target=t),
         "xent_sum_weighted": lambda a, b, c: rd.CrossEntropy.apply(
             a @ b, target=t, weight=np.array([0.5, 0.0, 2.0, 1.0]), reduction="sum"

@@ -440,11 +440,11 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
     _state.grad_enabled, _state.anomaly = create_graph, False
     records = tape._records
     # tg.grad replays only the records a wanted tensor flows into: nothing else can reach it
-    order = list(records) if wanted_ids is None else _downstream(records, wanted_ids)
+    order = list(records.values()) if wanted_ids is None else _downstream(records, wanted_ids)
     try:
-        for seq in reversed(order):
-            rec = records.get(seq)
-            out = None if rec is None else rec()
+        for rec in reversed(order):
+            ctx = rec.ctx  # None: released meanwhile (its output died with the gradient path)
+            out = None if ctx is None else rec()
             entry = None if out is None else grads.pop(id(out), None)
             if entry is None:
                 continue  # a record whose output got no gradient (or died) is not on the path
@@ -455,7 +455,6 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 found.setdefault(id(out), grad_out)
                 mine = False
             # the local computation: the op's backward, one gradient per input
-            ctx = rec.ctx
             if create_graph and not rec.fn.twice_differentiable:
                 raise NotImplementedError(_NO_SECOND.format(op=rec.name))
             ctx.output, ctx.grad_owned = out, mine
@@ -494,7 +493,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                 yield rec, inputs, grad_out, grads_in
                 _state.grad_enabled, _state.anomaly = create_graph, False
             if not retain_graph:
-                del records[seq]  # release: saved arrays and inputs go with the context
+                del records[rec.seq]  # release: saved arrays and inputs go with the context
                 rec.ctx = None
     finally:
         _state.grad_enabled, _state.anomaly = prev_mode, anomaly
@@ -555,16 +554,16 @@ def _finish(grads: dict, wanted_ids, found: dict, create_graph: bool) -> None:
 
 
 def _downstream(records: dict, start: set) -> list:
-    """Seqs of the records whose inputs depend on a tensor in ``start`` (one forward sweep)."""
+    """The records whose inputs depend on a tensor in ``start`` (one forward sweep)."""
     reach = set(start)
     order = []
-    for seq, rec in records.items():
+    for rec in records.values():
         ctx = rec.ctx
         out = None if ctx is None else rec()
         # (an in-place record holds no inputs: its input is its output)
         if out is not None and any(id(a) in reach for a in (ctx.inputs or (out,))):
             reach.add(id(out))
-            order.append(seq)
+            order.append(rec)
     return order
 
 

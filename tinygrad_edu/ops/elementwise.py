@@ -126,6 +126,8 @@ class Pow(Function):
 class Exp(Function):
     """y = exp(x);  dx = grad * y"""
 
+    fresh_grads = True  # new gradients (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x):
         y = np.exp(x)
@@ -135,6 +137,8 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if not _state.grad_enabled:  # a plain backward: the product on the arrays
+            return _wrap(np.asarray(grad.data * y.data))
         return grad * y
 
 
@@ -198,6 +202,8 @@ class Cos(Function):
 class Tanh(Function):
     """y = tanh(x);  dx = grad * (1 - y²)   (np.tanh saturates quietly at +-1000)"""
 
+    fresh_grads = True  # new gradients (Function.fresh_grads)
+
     @staticmethod
     def forward(ctx, x):
         y = np.tanh(x)
@@ -207,11 +213,16 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if not _state.grad_enabled:  # a plain backward: the formula on the arrays (three
+            yd = y.data  # engine ops cost more than the arithmetic on small arrays)
+            return _wrap(np.asarray(grad.data * (1.0 - yd * yd)))
         return grad * (1.0 - y * y)
 
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = grad * y (1 - y)   (scipy's expit: no overflow warning)"""
+
+    fresh_grads = True  # new gradients (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x):
@@ -222,6 +233,9 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
+        if not _state.grad_enabled:  # a plain backward: the formula on the arrays
+            yd = y.data
+            return _wrap(np.asarray(grad.data * (yd * (1.0 - yd))))
         return grad * (y * (1.0 - y))
 
 
