@@ -274,3 +274,19 @@ def test_perceptron_gives_up_on_xor():
         nn.Perceptron(2).fit(X, np.array([-1, 1, 1, -1]), max_epochs=50)
     with pytest.raises(ValueError, match="labels must be -1 or \\+1"):
         nn.Perceptron(2).fit(X, np.array([0, 1, 1, 0]))
+
+
+def test_sequential_calls_a_child_through_its_own_call_when_overridden():
+    """Sequential skips Module.__call__ (it only calls forward), but a child class that
+    overrides __call__ must still be called through it, as PyTorch's Sequential would."""
+
+    class Doubling(nn.Module):
+        def __call__(self, x):
+            return super().__call__(x) * 2.0
+
+        def forward(self, x):
+            return x + 1.0
+
+    seq = nn.Sequential(Doubling(), nn.Identity(), Doubling())
+    x = tg.tensor([1.0, -3.0])
+    np.testing.assert_array_equal(seq(x).data, ((x.data + 1) * 2 + 1) * 2)
