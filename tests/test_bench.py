@@ -171,6 +171,7 @@ def test_cli_runs_every_benchmark_in_a_tiny_configuration(tmp_path, capsys):
         "per-op overhead",
         "peak memory",
         "inference",
+        "alternating step pairs",
         "detect_anomaly",
         "targets",
     ):
@@ -182,6 +183,7 @@ def test_cli_runs_every_benchmark_in_a_tiny_configuration(tmp_path, capsys):
         "per_op_overhead",
         "peak_memory",
         "inference",
+        "pairs",
         "anomaly_mode",
         "summary",
     ):
@@ -231,29 +233,53 @@ def test_instruction_counter_says_when_valgrind_is_missing(monkeypatch, capsys, 
     assert not (tmp_path / "instructions.json").exists()
 
 
-def test_interleaved_script_writes_a_ratio_per_model(tmp_path):
-    """The step-by-step comparison (one BLAS thread): runs both implementations in pairs and
-    writes one ratio per model and mode (speed is never asserted)."""
-    import importlib.util
-    import json
+def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path, capsys):
+    """The step-by-step comparison (one BLAS thread): runs both implementations in pairs,
+    writes one ratio per model and mode, judges the hand-relative targets on it, and gives the
+    process its BLAS threads back (speed is never asserted)."""
+    from tinygrad_edu import bench
 
-    from tinygrad_edu.bench import harness
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "interleaved.py"
-    spec = importlib.util.spec_from_file_location("bench_interleaved", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    try:
-        assert mod.main(["--steps", "2", "--out", str(tmp_path)]) == 0
-    finally:
-        while harness._LIMITS:  # give the test process its threads back
-            harness._LIMITS.pop().restore_original_limits()
-    rows = json.loads((tmp_path / "interleaved.json").read_text())["results"]
+    before = H.numpy_blas_threads()
+    assert bench.cli(["--only", "pairs", "--quick", "--no-compare", "--no-plots",
+                      "--out", str(tmp_path)]) == 0
+    assert H.numpy_blas_threads() == before
+    rows = json.loads((tmp_path / "pairs.json").read_text())["results"]
     assert [(r["model"], r["what"]) for r in rows] == [
         ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer")
     ]
     for r in rows:
         assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
+    summary = json.loads((tmp_path / "summary.json").read_text())["targets"]
+    assert [t["measure"] for t in summary] == ["pairs"] * 4
+    assert "engine / hand NumPy = " in capsys.readouterr().out
+
+
+def _pair(model, what, median):
+    return {"model": model, "what": what, "pairs": 400, "ratio_median": median,
+            "ratio_p25": median - 0.03, "ratio_p75": median + 0.03}
+
+
+def test_targets_judge_hand_ratios_on_pairs_and_show_the_blocks_beside():
+    """With both measurements the step pairs decide and the block value is kept beside them;
+    without pairs the blocks decide; ratios to PyTorch are always blocks."""
+    from tinygrad_edu.bench import targets
+
+    mlp = {"float32": {"engine_over_hand": 1.18, "engine_over_hand_paired": [1.19, 1.04, 1.27],
+                       "engine_over_hand_min": 1.07, "engine_over_torch": 1.02,
+                       "engine_over_torch_paired": [1.03, 0.9, 1.1]}}
+    pairs = {"results": [_pair("mlp", "step", 1.04), _pair("cnn", "step", 1.2)]}
+    rows = {r["target"]: r for r in targets({"mlp": mlp, "pairs": pairs})}
+    hand = rows["MLP step / hand NumPy"]
+    assert (hand["value"], hand["measure"], hand["value_of_blocks"]) == (1.04, "pairs", 1.19)
+    assert hand["holds"] and hand["paired_p25_p75"] == (1.04 - 0.03, 1.04 + 0.03)
+    torch = rows["MLP step / PyTorch"]
+    assert (torch["value"], torch["measure"], torch["holds"]) == (1.03, "blocks", False)
+    cnn = rows["CNN step / hand NumPy (fast im2col)"]  # pairs only: no block value
+    assert cnn["value"] == 1.2 and cnn["value_of_blocks"] is None and not cnn["holds"]
+    assert round(cnn["miss_pct"]) == 4
+    blocks_only = {r["target"]: r for r in targets({"mlp": mlp})}["MLP step / hand NumPy"]
+    assert (blocks_only["value"], blocks_only["measure"]) == (1.19, "blocks")
+    assert not blocks_only["holds"] and round(blocks_only["miss_pct"]) == 13
 
 
 def test_instruction_counter_keeps_the_rows_of_models_it_did_not_run(monkeypatch, tmp_path):
