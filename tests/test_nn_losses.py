@@ -186,6 +186,27 @@ def test_target_out_of_range_names_the_class_count(bad):
         F.cross_entropy(tg.zeros(2, 10), tg.tensor([0, bad]))
 
 
+@pytest.mark.parametrize(
+    "dtype, bad",
+    [(d, b) for d in (np.int8, np.int32, np.int64, np.uint8, np.uint64) for b in (None, -1, 10)
+     if not (b == -1 and np.dtype(d).kind == "u")],  # (an unsigned dtype holds no -1)
+)
+def test_class_index_dtypes_range_checked_in_one_pass(dtype, bad):
+    """cross_entropy checks (N,) class indices of any integer dtype with one reduction (as
+    unsigned, a negative index is huge): valid ones give NumPy's loss, and a negative or too
+    large one (where the dtype can hold it) still raises, naming it."""
+    x = np.random.default_rng(1).normal(size=(4, 10))
+    t = np.array([3, 0, 9, 5])
+    if bad is not None:
+        t[1] = bad
+        with pytest.raises(IndexError, match=rf"target {bad} is out of bounds for 10 classes"):
+            F.cross_entropy(tg.tensor(x), tg.tensor(t.astype(dtype)))
+        return
+    want = np.mean(np.log(np.exp(x).sum(1)) - x[np.arange(4), t])
+    got = F.cross_entropy(tg.tensor(x), tg.tensor(t.astype(dtype)))
+    np.testing.assert_allclose(got.item(), want, rtol=1e-12)
+
+
 def test_target_shape_and_dtype_errors():
     with pytest.raises(ValueError, match=r"needs a target of shape \(3,\), got \(2,\)"):
         F.cross_entropy(tg.zeros(3, 4), tg.tensor([0, 1]))

@@ -181,9 +181,10 @@ class Function:
     twice_differentiable = True
     #: True for ops whose output shares memory with input 0 (they share a version counter).
     is_view = False
-    #: True for ops whose backward returns, for each input, a new array, or the incoming
-    #: gradient (or a view of it) for at most one input; never a saved or cached array. The
-    #: replay then lets the next backward overwrite that gradient in place (ctx.grad_owned).
+    #: True for ops whose backward returns, for each input, a new writeable array, or the
+    #: incoming gradient (or a view of it) for at most one input; never a saved or cached
+    #: array. The replay then lets the next backward overwrite that gradient in place
+    #: (ctx.grad_owned); read-only views (broadcasts) are never overwritten.
     fresh_grads = False
 
     @staticmethod

@@ -476,7 +476,8 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted, found, steppin
                     continue
                 gd, idata = g.data, inp.data
                 own = fresh
-                if gd.shape != idata.shape or gd.dtype != idata.dtype:
+                gt, it = gd.dtype, idata.dtype  # (the same dtype object, almost always)
+                if gd.shape != idata.shape or (gt is not it and gt != it):
                     g = g._reduce_to(inp, rec.name)  # a new array
                 elif own:
                     own = _owned(gd, g, grad_out, mine, grads_in)
@@ -504,8 +505,6 @@ def _owned(gd, g, grad_out, mine: bool, grads_in: tuple) -> bool:
     """Whether gradient ``g`` (array ``gd``) that a fresh_grads backward returned is the
     replay's alone: writeable, returned for one input only, and either a new array or (the
     incoming ``grad_out`` itself, or a view of its buffer) owned already."""
-    if not gd.flags.writeable:
-        return False  # e.g. a broadcast view
     n = 0
     for other in grads_in:
         if other is g:
@@ -513,9 +512,16 @@ def _owned(gd, g, grad_out, mine: bool, grads_in: tuple) -> bool:
     if n != 1:
         return False
     incoming = grad_out.data
-    base = incoming if incoming.base is None else incoming.base
-    if gd is incoming or gd.base is base or gd is base:
-        return mine
+    ibase = incoming.base
+    if gd is incoming or gd is ibase:
+        return mine  # the incoming gradient (or its buffer): as much the replay's as it is
+    gbase = gd.base
+    if gbase is None:
+        return True  # a new array (fresh_grads: never a saved or cached one)
+    if not gd.flags.writeable:
+        return False  # e.g. a broadcast view
+    if gbase is (incoming if ibase is None else ibase):
+        return mine  # a view of the incoming gradient's buffer
     return True
 
 

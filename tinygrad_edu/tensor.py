@@ -278,7 +278,7 @@ class Tensor:
             if not arr.flags.writeable or id(owner) in adopted:
                 arr = owner = arr.copy()
             adopted.add(id(owner))
-            self._grad = Tensor._wrap(arr)
+            self._grad = g if arr is g.data else Tensor._wrap(arr)  # (no copy: adopted)
         elif self._grad.requires_grad:
             self._grad = Tensor._wrap(self._grad.data + arr)
         else:

@@ -311,6 +311,10 @@ def nll_loss(
     return ops.reshape(loss, tshape) if reduction == "none" else loss
 
 
+# each integer dtype's unsigned twin, for the one-reduction range check of class indices
+_UNSIGNED = {np.dtype(f"{k}{n}"): np.dtype(f"u{n}") for k in "iu" for n in (1, 2, 4, 8)}
+
+
 def _class_targets(input, target, weight, ignore_index, reduction, op):
     """Check class-index targets against ``input`` (N, C, ...): returns the input as
     (rows, C), the targets as a (rows,) snapshot (ignored ones replaced by 0), the per-row
@@ -318,8 +322,22 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     targets' shape."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    flat, tshape = _classes_last(input, op)
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    xd = input.data
+    if xd.ndim == 2 and t.ndim == 1 and t.shape[0] == xd.shape[0] and t.dtype in _UNSIGNED:
+        # the common case (N, C) logits and (N,) indices, checked by ONE reduction: viewed as
+        # unsigned, a negative index is huge, so max < C means every index is in [0, C)
+        n_classes = xd.shape[1]
+        if not 0 <= ignore_index < n_classes and (
+            t.size == 0 or int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype]))) < n_classes
+        ):
+            safe_t = t.copy()  # a snapshot of the targets; none can equal ignore_index
+            w = None
+            if weight is not None:
+                w = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+                w = w.astype(xd.dtype)
+            return input, safe_t, w, t.shape
+    flat, tshape = _classes_last(input, op)
     if t.dtype.kind not in "iu":
         raise TypeError(
             f"{op}: target must hold integer class indices, got dtype {t.dtype} (for class "
