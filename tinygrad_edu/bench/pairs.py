@@ -84,9 +84,9 @@ def run(cfg: H.Config, steps: int | None = None) -> dict:
             n = steps or (2 if cfg.quick else 400 if kind == "mlp" else 150)
             row = measure(kind, what, n)
             rows.append(row)
+            label = "training step" if what == "step" else "no_grad inference"
             print(
-                f"{kind.upper():4s} {'training step' if what == 'step' else 'no_grad inference':18s}"
-                f" engine / hand NumPy = {row['ratio_median']:.3f}x  "
+                f"{kind.upper():4s} {label:18s} engine / hand NumPy = {row['ratio_median']:.3f}x  "
                 f"(p25..p75 {row['ratio_p25']:.3f}..{row['ratio_p75']:.3f}, {n} pairs)"
             )
     H.write_json(cfg, "pairs", {"results": rows})
