@@ -45,6 +45,7 @@ def pairs(engine, hand, n: int) -> np.ndarray:
 
 def measure(kind: str, what: str, n: int) -> dict:
     """Engine / hand ratios of one model's training step (``what='step'``) or inference."""
+    gc.collect()  # the previous case's garbage goes before this one allocates
     if kind == "mlp":
         params = R.init_mlp((784, 512, 256, 10))
         x, y = R.batch("mlp", 128)

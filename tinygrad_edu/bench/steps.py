@@ -9,6 +9,8 @@ batch 64, 1x28x28 inputs, float32.
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 
 from . import harness as H
@@ -22,6 +24,7 @@ TOL = {np.dtype(np.float32): 2e-4, np.dtype(np.float64): 1e-10}
 
 
 def _setup(kind: str, dtype, cfg: H.Config, skip=()):
+    gc.collect()  # what earlier measurements left in reference cycles goes first
     if kind == "mlp":
         params, (x, y) = R.init_mlp(M.MLP_SIZES, dtype, cfg.seed), R.batch("mlp", 128, dtype)
     else:
