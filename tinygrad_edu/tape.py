@@ -505,12 +505,13 @@ def _owned(gd, g, grad_out, mine: bool, grads_in: tuple) -> bool:
     """Whether gradient ``g`` (array ``gd``) that a fresh_grads backward returned is the
     replay's alone: writeable, returned for one input only, and either a new array or (the
     incoming ``grad_out`` itself, or a view of its buffer) owned already."""
-    n = 0
-    for other in grads_in:
-        if other is g:
-            n += 1
-    if n != 1:
-        return False
+    if len(grads_in) > 1:  # returned for one input only
+        n = 0
+        for other in grads_in:
+            if other is g:
+                n += 1
+        if n != 1:
+            return False
     incoming = grad_out.data
     ibase = incoming.base
     if gd is incoming or gd is ibase:

@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import ops
 from ..ops.conv import Im2Col, MaxPool2d, Window, out_size
 from ..ops.linalg import Addmm, MatMul
+from ..ops.shape import Permute, Reshape
 from ..tensor import Tensor
 
 
@@ -21,7 +24,18 @@ def _pair(v, name: str, op: str) -> tuple[int, int]:
 
 
 def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
-    """Validate the hyperparameters against the input and return the Window geometry."""
+    """Validate the hyperparameters against the input and return the Window geometry
+    (remembered for hashable arguments: a layer asks the same question every step)."""
+    try:
+        return _cached_window(x_shape[2], x_shape[3], kernel, stride, padding, dilation, op)
+    except TypeError:  # an unhashable argument (a list): validated afresh
+        return _cached_window.__wrapped__(
+            x_shape[2], x_shape[3], kernel, stride, padding, dilation, op
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_window(h: int, w: int, kernel, stride, padding, dilation, op: str) -> Window:
     kh, kw = kernel
     sh, sw = _pair(stride, "stride", op)
     ph, pw = _pair(padding, "padding", op)
@@ -31,12 +45,11 @@ def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
             f"{op}: kernel size {(kh, kw)}, stride {(sh, sw)} and dilation {(dh, dw)} must be "
             f"positive and padding {(ph, pw)} non-negative"
         )
-    h, w = x_shape[2], x_shape[3]
     eff_h, eff_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     if eff_h > h + 2 * ph or eff_w > w + 2 * pw:
         raise ValueError(
             f"{op}: kernel size {(kh, kw)} (dilated to {(eff_h, eff_w)}) is larger than the "
-            f"padded input {(h + 2 * ph, w + 2 * pw)} (input {x_shape[2:]} with padding "
+            f"padded input {(h + 2 * ph, w + 2 * pw)} (input {(h, w)} with padding "
             f"{(ph, pw)}); use a smaller kernel or more padding"
         )
     return Window(kh, kw, sh, sw, ph, pw, dh, dw)
@@ -44,9 +57,10 @@ def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
 
 def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
     """Accept (N, C, H, W) or an unbatched (C, H, W), as PyTorch does."""
-    if input.ndim == 4:
+    ndim = input.data.ndim
+    if ndim == 4:
         return input, False
-    if input.ndim == 3:
+    if ndim == 3:
         return ops.unsqueeze(input, 0), True
     raise ValueError(
         f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
@@ -77,7 +91,7 @@ def conv2d(
     if isinstance(padding, str):
         raise NotImplementedError(f"conv2d: string padding {padding!r} is not supported; pass ints")
     x, unbatched = _batched(input, "conv2d")
-    if weight.ndim != 4:
+    if weight.data.ndim != 4:
         raise ValueError(
             f"conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape {weight.shape}"
         )
@@ -98,8 +112,8 @@ def conv2d(
     ho, wo = out_size(x.shape[2], kh, g.sh, g.ph, g.dh), out_size(x.shape[3], kw, g.sw, g.pw, g.dw)
     cols = Im2Col.apply(x, geometry=g)  # (N·Ho·Wo, kh·kw·C), columns in (kh, kw, C) order
     m = n * ho * wo
-    if groups == 1:
-        w = ops.reshape(ops.permute(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))
+    if groups == 1:  # (shapes known to fit: the primitives directly, without ops' checks)
+        w = Reshape.apply(Permute.apply(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))
         if cols.dtype == w.dtype:  # cols @ wᵀ with the transpose as a GEMM flag: no permute
             if bias is not None and bias.shape == (c_out,) and bias.dtype == w.dtype:
                 out = Addmm.apply(bias, cols, w, transpose_b=True)  # bias added in place
@@ -121,7 +135,7 @@ def conv2d(
         out = ops.reshape(ops.permute(ops.matmul(cols, w), (1, 0, 2)), (m, c_out))  # (M, C_out)
     if bias is not None:
         out = out + bias
-    out = ops.permute(ops.reshape(out, (n, ho, wo, c_out)), (0, 3, 1, 2))  # NCHW view, NHWC memory
+    out = Permute.apply(Reshape.apply(out, (n, ho, wo, c_out)), (0, 3, 1, 2))  # NCHW view of NHWC
     return ops.squeeze(out, 0) if unbatched else out
 
 
