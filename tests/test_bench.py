@@ -238,6 +238,7 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     writes one ratio per model and mode, judges the hand-relative targets on it, and gives the
     process its BLAS threads back (speed is never asserted)."""
     from tinygrad_edu import bench
+    from tinygrad_edu.bench import pairs
 
     before = H.numpy_blas_threads()
     assert bench.cli(["--only", "pairs", "--quick", "--no-compare", "--no-plots",
@@ -245,13 +246,17 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     assert H.numpy_blas_threads() == before
     rows = json.loads((tmp_path / "pairs.json").read_text())["results"]
     assert [(r["model"], r["what"]) for r in rows] == [
-        ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer")
+        ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer"),
+        ("mlp", "cheap"), ("cnn", "cheap"),
     ]
     for r in rows:
         assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
+    cheap = pairs.ratio({"results": rows}, "mlp", "cheap")["ratio_median"]
+    assert np.isfinite(cheap) and cheap > 0  # (a ratio of times: never judged in a test)
     summary = json.loads((tmp_path / "summary.json").read_text())["targets"]
-    assert [t["measure"] for t in summary] == ["pairs"] * 4
-    assert "engine / hand NumPy = " in capsys.readouterr().out
+    assert [t["measure"] for t in summary] == ["pairs"] * 5
+    out = capsys.readouterr().out
+    assert "engine / hand NumPy = " in out and "engine fwd+bwd / engine fwd = " in out
 
 
 def _pair(model, what, median):

@@ -10,7 +10,9 @@ p25..p75 spanned +-10-20% (single blocks swung 2x when a neighbour got busy); th
 spanned +-3-5%. PyTorch is never timed here (its thread pool is the reason for the blocks).
 
 Measured: the MLP and CNN training steps and their ``no_grad`` inference (400 pairs for the
-MLP, 150 for the CNN; 2 each with ``--quick``). Also ``python benchmarks/interleaved.py``.
+MLP, 150 for the CNN; 2 each with ``--quick``), and the engine's cheap-gradient ratio
+time(forward + backward) / time(forward), its forward and its forward + backward alternating
+(the same drift cancels). Also ``python benchmarks/interleaved.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +26,17 @@ from . import harness as H
 from . import models as M
 from . import reference_numpy as R
 
-CASES = (("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer"))
+CASES = (
+    ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer"),
+    ("mlp", "cheap"), ("cnn", "cheap"),
+)
+
+
+LABELS = {
+    "step": ("training step", "engine / hand NumPy"),
+    "infer": ("no_grad inference", "engine / hand NumPy"),
+    "cheap": ("cheap gradient", "engine fwd+bwd / engine fwd"),
+}
 
 
 def pairs(engine, hand, n: int) -> np.ndarray:
@@ -44,7 +56,8 @@ def pairs(engine, hand, n: int) -> np.ndarray:
 
 
 def measure(kind: str, what: str, n: int) -> dict:
-    """Engine / hand ratios of one model's training step (``what='step'``) or inference."""
+    """Engine / hand ratios of one model's training step (``what='step'``) or inference
+    (``'infer'``); or (``'cheap'``) the engine's forward + backward / its forward."""
     gc.collect()  # the previous case's garbage goes before this one allocates
     if kind == "mlp":
         params = R.init_mlp((784, 512, 256, 10))
@@ -54,7 +67,10 @@ def measure(kind: str, what: str, n: int) -> dict:
         params = R.init_cnn()
         x, y = R.batch("cnn", 64)
         eng, hand = M.engine_cnn([p.copy() for p in params], x, y), M.hand_cnn(params, x, y)
-    fe, fh = getattr(eng, what), getattr(hand, what)
+    if what == "cheap":  # (forward: the loss with recording on; fwd_bwd adds its backward)
+        fe, fh = eng.fwd_bwd, eng.forward
+    else:
+        fe, fh = getattr(eng, what), getattr(hand, what)
     for _ in range(10):  # warm-up: caches, malloc, BLAS buffers
         fe()
         fh()
@@ -78,16 +94,16 @@ def run(cfg: H.Config, steps: int | None = None) -> dict:
     """All four cases on one BLAS thread (the caller's thread limits are restored after)."""
     from threadpoolctl import threadpool_limits
 
-    print(H.banner("engine / hand NumPy in alternating step pairs, one BLAS thread"))
+    print(H.banner("alternating step pairs, one BLAS thread (engine / hand NumPy, ...)"))
     rows = []
     with threadpool_limits(limits=1):
         for kind, what in CASES:
             n = steps or (2 if cfg.quick else 400 if kind == "mlp" else 150)
             row = measure(kind, what, n)
             rows.append(row)
-            label = "training step" if what == "step" else "no_grad inference"
+            label, ratio = LABELS[what]
             print(
-                f"{kind.upper():4s} {label:18s} engine / hand NumPy = {row['ratio_median']:.3f}x  "
+                f"{kind.upper():4s} {label:18s} {ratio} = {row['ratio_median']:.3f}x  "
                 f"(p25..p75 {row['ratio_p25']:.3f}..{row['ratio_p75']:.3f}, {n} pairs)"
             )
     H.write_json(cfg, "pairs", {"results": rows})
