@@ -152,6 +152,22 @@ class LogSoftmax(Function):
         return grad - Exp.apply(y) * total
 
 
+def _reduce_rows(ctx, values: np.ndarray, weight, reduction: str):
+    """The reduction of a per-row loss (NllLoss, CrossEntropy): 'none' the values, 'sum' their
+    total, 'mean' the total over the summed row weights (N without weights; NaN when nothing
+    counts, as torch). ``ctx.den`` keeps the divisor for backward."""
+    if reduction == "none":
+        return values
+    total = np.add.reduce(values)
+    if reduction == "sum":
+        return total
+    ctx.den = den = values.shape[0] if weight is None else np.add.reduce(weight)
+    if den:
+        return total / den
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / den
+
+
 class NllLoss(Function):
     """y = -Σᵢ wᵢ·x[i, tᵢ] / d  (d = Σᵢ wᵢ for 'mean', 1 for 'sum'; no sum for 'none');
     dx = zeros with -grad·wᵢ/d added at (i, tᵢ)
@@ -172,16 +188,7 @@ class NllLoss(Function):
         if weight is not None:
             picked *= weight
         ctx.index, ctx.shape, ctx.weight, ctx.reduction = (rows, target), x.shape, weight, reduction
-        if reduction == "none":
-            return np.negative(picked)
-        total = -np.add.reduce(picked)
-        if reduction == "sum":
-            return total
-        ctx.den = den = target.shape[0] if weight is None else np.add.reduce(weight)
-        if den:
-            return total / den
-        with np.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch
-            return total / den
+        return _reduce_rows(ctx, np.negative(picked, out=picked), weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -232,16 +239,7 @@ class CrossEntropy(Function):
         ctx.prob = e
         if weight is not None:
             per_row *= weight
-        if reduction == "none":
-            return per_row
-        total = np.add.reduce(per_row)
-        if reduction == "sum":
-            return total
-        ctx.den = den = n if weight is None else np.add.reduce(weight)
-        if den:
-            return total / den
-        with np.errstate(invalid="ignore", divide="ignore"):  # nothing counted: NaN, as torch
-            return total / den
+        return _reduce_rows(ctx, per_row, weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
