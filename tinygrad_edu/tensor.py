@@ -70,6 +70,22 @@ def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
         )
 
 
+def _arith(primitive: str, op: str, reflected: bool = False):
+    """The operator method of a binary primitive (``Mul`` for ``*``). A float tensor with a
+    Python float or int goes straight to the primitive: NumPy keeps the scalar weak (the dtype
+    stays) and no shape can clash, so ops' checks have nothing to do (two Python frames an op
+    fewer: the per-op overhead benchmark's chain is x * s + s)."""
+
+    def method(self, other):
+        fn = getattr(ops.ew, primitive)  # (looked up per call: ops imports this module)
+        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
+            return fn.apply(other, self) if reflected else fn.apply(self, other)
+        return ops._binary(fn, op, other, self) if reflected else ops._binary(fn, op, self, other)
+
+    method.__name__ = f"__{'r' if reflected else ''}{'truediv' if op == 'div' else op}__"
+    return method
+
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
@@ -436,48 +452,10 @@ class Tensor:
         return self.data.dtype.kind == "f"
 
     # -- arithmetic operators -------------------------------------------------------------------
-    # A float tensor with a Python float or int goes straight to the primitive: NumPy keeps
-    # the scalar weak (the dtype stays) and no shape can clash, so ops' checks have nothing to
-    # do (two Python frames an op fewer: the per-op overhead benchmark's chain is x * s + s).
-    def __add__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Add.apply(self, other)
-        return ops._binary(ops.ew.Add, "add", self, other)
-
-    def __radd__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Add.apply(other, self)
-        return ops._binary(ops.ew.Add, "add", other, self)
-
-    def __sub__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Sub.apply(self, other)
-        return ops._binary(ops.ew.Sub, "sub", self, other)
-
-    def __rsub__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Sub.apply(other, self)
-        return ops._binary(ops.ew.Sub, "sub", other, self)
-
-    def __mul__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Mul.apply(self, other)
-        return ops._binary(ops.ew.Mul, "mul", self, other)
-
-    def __rmul__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Mul.apply(other, self)
-        return ops._binary(ops.ew.Mul, "mul", other, self)
-
-    def __truediv__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Div.apply(self, other)
-        return ops._binary(ops.ew.Div, "div", self, other)
-
-    def __rtruediv__(self, other):
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return ops.ew.Div.apply(other, self)
-        return ops._binary(ops.ew.Div, "div", other, self)
+    __add__, __radd__ = _arith("Add", "add"), _arith("Add", "add", reflected=True)
+    __sub__, __rsub__ = _arith("Sub", "sub"), _arith("Sub", "sub", reflected=True)
+    __mul__, __rmul__ = _arith("Mul", "mul"), _arith("Mul", "mul", reflected=True)
+    __truediv__, __rtruediv__ = _arith("Div", "div"), _arith("Div", "div", reflected=True)
 
     def __pow__(self, other): return ops.pow(self, other)
     def __rpow__(self, other): return ops.pow(other, self)
