@@ -190,13 +190,16 @@ def test_non_contiguous_parameters_take_the_numpy_path_with_the_same_result(case
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12)
 
 
-@pytest.mark.parametrize("kernel", ["blas", "numpy"])
+@pytest.mark.parametrize("kernel", ["blas blocks", "blas one call", "numpy"])
 @pytest.mark.parametrize("case", CASES, ids=[_ids(c) for c in CASES])
 def test_large_parameters_are_updated_in_blocks_with_the_same_result(case, kernel, monkeypatch):
-    """Large updates run block by block (BLAS axpy calls of _BLAS_BLOCK elements; NumPy blocks
-    of _AXPY_BLOCK through a small scratch): the result must still be the update rule's, in
-    the last (partial) block too, and the user's gradient must stay as backward left it."""
+    """Large updates run block by block (BLAS axpy calls of _BLAS_BLOCK elements when the BLAS
+    has a thread pool, one call when it runs on one thread; NumPy blocks of _AXPY_BLOCK through
+    a small scratch): the result must still be the update rule's, in the last (partial) block
+    too, and the user's gradient must stay as backward left it."""
     cls, ref, kw = case
+    threads = 1 if kernel == "blas one call" else 2
+    monkeypatch.setattr(optimizer_module, "_BLAS_THREADS", lambda: threads)
     if kernel == "numpy":  # no BLAS kernel for any dtype: every update takes the NumPy path
         monkeypatch.setattr(optimizer_module, "_BLAS_AXPY", {})
     n = optimizer_module._AXPY_BLOCK * 2 + 123  # two whole blocks and a partial one
@@ -214,6 +217,25 @@ def test_large_parameters_are_updated_in_blocks_with_the_same_result(case, kerne
         np.testing.assert_array_equal(w.grad.data, grad)  # the step did not scale p.grad
         ref_w = ref(ref_w, c * ref_w**2 + d, state, **kw)
     np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-12)
+
+
+def test_the_blas_thread_getter_reports_the_limits_threadpoolctl_sets():
+    """The optimizer asks scipy's OpenBLAS for its thread count (to know when one axpy call
+    wakes no pool); where that BLAS can be asked, the answer follows threadpoolctl's limits."""
+    from threadpoolctl import threadpool_limits
+
+    getter = optimizer_module._BLAS_THREADS
+    if getter is None:  # another BLAS behind scipy: the optimizer always uses blocks then
+        assert optimizer_module._blas_thread_getter() is None
+        return
+    with threadpool_limits(limits=1):
+        assert getter() == 1
+        w = tg.tensor(np.ones(optimizer_module._BLAS_BLOCK * 3), requires_grad=True)
+        opt = optim.SGD([w], lr=0.5)
+        (w * w).sum().backward()
+        opt.step()
+        assert opt._blas_block > w.numel()  # one call
+        np.testing.assert_array_equal(w.data, np.zeros(w.numel()))
 
 
 def test_step_bumps_version_so_a_stale_graph_raises():

@@ -31,6 +31,25 @@ _BLAS_BLOCK = 8192
 _BLAS_AXPY = {"f": scipy.linalg.blas.saxpy, "d": scipy.linalg.blas.daxpy}
 
 
+def _blas_thread_getter():
+    """``scipy_openblas_get_num_threads`` of the OpenBLAS behind scipy.linalg.blas (a getter:
+    it changes nothing), or None when that BLAS cannot be asked (another BLAS or build)."""
+    try:
+        import ctypes
+
+        from scipy.linalg import _fblas
+
+        getter = ctypes.CDLL(_fblas.__file__).scipy_openblas_get_num_threads
+    except (ImportError, OSError, AttributeError):
+        return None
+    getter.restype, getter.argtypes = ctypes.c_int, []
+    return getter
+
+
+# asked once per step(): with one thread, axpy has no pool to wake, so an array goes in one call
+_BLAS_THREADS = _blas_thread_getter()
+
+
 class _Required:
     """Marks a hyperparameter with no default (``lr`` of SGD, as in PyTorch)."""
 
@@ -60,6 +79,7 @@ class Optimizer:
         self.state: defaultdict = defaultdict(dict)  # param tensor -> its state dict
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_buffers: dict[tuple, np.ndarray] = {}
+        self._blas_block = _BLAS_BLOCK  # elements per axpy call (set by step(), see _axpy)
         # what a backward that needed a parameter's old value names as the in-place change
         # (set by step(): one frame walk per step, not one per parameter)
         self._update_label = f"`{name}.step()`"
@@ -156,6 +176,8 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         self._update_label = f"`{type(self).__name__}.step()` at {_user_frame()}"
+        one_thread = _BLAS_THREADS is not None and _BLAS_THREADS() == 1
+        self._blas_block = (1 << 62) if one_thread else _BLAS_BLOCK
         for group in self.param_groups:
             self._update_group(group)
         return loss
@@ -173,7 +195,9 @@ class Optimizer:
         arrays go in calls of ``_BLAS_BLOCK`` elements: OpenBLAS runs axpy on one thread up to
         10,000 elements, and above that wakes a thread pool of its own (scipy's OpenBLAS is
         not NumPy's) whose spinning workers steal the core NumPy's next matmul needs (measured
-        on 2 cores: 1.45x the hand-written step with one whole-array call, 1.01x in blocks)."""
+        on 2 cores: 1.45x the hand-written step with one whole-array call, 1.01x in blocks).
+        When that BLAS runs on one thread (``step()`` asks it), an array goes in one call: the
+        65 calls of an MLP's weights cost ~1.5% of its step."""
         n = y.size
         axpy = _BLAS_AXPY.get(y.dtype.char) if x.dtype == y.dtype else None
         yflags = y.flags
@@ -184,9 +208,13 @@ class Optimizer:
             self._axpy_numpy(y, alpha, x)
             return
         yf, xf = y.reshape(-1), x.reshape(-1)  # views: both are contiguous
-        whole = n - n % _BLAS_BLOCK  # (positional arguments: f2py parses keywords slowly)
-        for i in range(0, whole, _BLAS_BLOCK):
-            axpy(xf, yf, _BLAS_BLOCK, alpha, i, 1, i, 1)
+        block = self._blas_block
+        if n <= block:
+            axpy(xf, yf, n, alpha)  # (positional arguments: f2py parses keywords slowly)
+            return
+        whole = n - n % block
+        for i in range(0, whole, block):
+            axpy(xf, yf, block, alpha, i, 1, i, 1)
         if whole < n:
             axpy(xf, yf, n - whole, alpha, whole, 1, whole, 1)
 
