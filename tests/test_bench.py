@@ -264,6 +264,29 @@ def _pair(model, what, median):
             "ratio_p25": median - 0.03, "ratio_p75": median + 0.03}
 
 
+def test_readme_section_names_numpys_blas_and_scipys_beside(monkeypatch):
+    """SciPy's own OpenBLAS (the optimizers' axpy) may be listed first: the README must still
+    say which BLAS NumPy runs, and name SciPy's beside it."""
+    from tinygrad_edu import bench
+
+    env = H.environment()
+    env["blas"] = [
+        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.30",
+         "filepath": "/x/scipy.libs/libscipy_openblas.so", "num_threads": 1},
+        {"user_api": "blas", "internal_api": "openblas", "version": "0.3.31",
+         "filepath": "/x/numpy.libs/libscipy_openblas64_.so", "num_threads": 1,
+         "architecture": "SkylakeX"},
+    ]
+    monkeypatch.setattr(H, "environment", lambda: env)
+    results = {
+        "mlp": {"float32": {"timings": {}}}, "cnn": {"timings": {}},
+        "overhead": {"chain": {"1": {"us_per_op": {}}}},
+        "numdiff": {"scaling": {"fits": {"numerical_s": {"all": 2.0}, "backprop_s": {"all": 1.0}}}},
+    }
+    text = bench.readme_section([], results, "python -m tinygrad_edu bench")
+    assert "with openblas 0.3.31 (kernel SkylakeX, 1 thread(s)), SciPy's openblas 0.3.30" in text
+
+
 def test_targets_judge_hand_ratios_on_pairs_and_show_the_blocks_beside():
     """With both measurements the step pairs decide and the block value is kept beside them;
     without pairs the blocks decide; ratios to PyTorch are always blocks."""

@@ -286,12 +286,20 @@ def format_targets(rows: list[dict]) -> str:
 def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
     """Markdown for the README: the machine, the command, the step table and the targets."""
     env = H.environment()
-    blas = next((p for p in env["blas"] if p.get("user_api") == "blas"), {})
+    pools = [p for p in env["blas"] if p.get("user_api") == "blas"]
+    numpy_pools = [p for p in pools if "numpy" in str(p.get("filepath", ""))]
+    blas = (numpy_pools or pools or [{}])[0]
+    other = [p for p in pools if p is not blas]  # SciPy's own BLAS (the optimizers' axpy)
     machine = (
         f"Measured with `{cmd}` on {env['cpu']} ({env['cpu_count']} cores), Python "
         f"{env['python']}, NumPy {env['numpy']} with {blas.get('internal_api', '?')} "
         f"{blas.get('version', '')} (kernel {blas.get('architecture', '?')}, "
         f"{blas.get('num_threads', '?')} thread(s))"
+        + "".join(
+            f", SciPy's {p.get('internal_api', '?')} {p.get('version', '')} "
+            f"({p.get('num_threads', '?')} thread(s))"
+            for p in other
+        )
         + (f", PyTorch {env['torch']}" if "torch" in env else "")
         + f"; malloc {env['malloc'].split(':')[0]}. Step times are medians of side-by-side "
         "blocks. Ratios are to a hand-written NumPy forward + backward of the same model. "
