@@ -6,6 +6,7 @@ Behaviour only: nothing here looks at a timing.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -234,9 +235,9 @@ def test_instruction_counter_says_when_valgrind_is_missing(monkeypatch, capsys, 
 
 
 def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path, capsys):
-    """The step-by-step comparison (one BLAS thread): runs both implementations in pairs,
-    writes one ratio per model and mode, judges the hand-relative targets on it, and gives the
-    process its BLAS threads back (speed is never asserted)."""
+    """The step-by-step comparison (one BLAS thread): runs both implementations in pairs, each
+    case in a fresh process, writes one ratio per model and mode, judges the hand-relative
+    targets on it, and leaves this process's BLAS threads alone (speed is never asserted)."""
     from tinygrad_edu import bench
     from tinygrad_edu.bench import pairs
 
@@ -251,12 +252,21 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     ]
     for r in rows:
         assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
+    pids = {r["pid"] for r in rows}  # each case in a fresh process of its own
+    assert len(pids) == len(rows) and os.getpid() not in pids
     cheap = pairs.ratio({"results": rows}, "mlp", "cheap")["ratio_median"]
     assert np.isfinite(cheap) and cheap > 0  # (a ratio of times: never judged in a test)
     summary = json.loads((tmp_path / "summary.json").read_text())["targets"]
     assert [t["measure"] for t in summary] == ["pairs"] * 5
     out = capsys.readouterr().out
     assert "engine / hand NumPy = " in out and "engine fwd+bwd / engine fwd = " in out
+
+
+def test_a_failing_pairs_process_raises_with_its_error():
+    from tinygrad_edu.bench import pairs
+
+    with pytest.raises(RuntimeError, match=r"(?s)measuring mlp bogus failed .*AttributeError"):
+        pairs.measure_fresh("mlp", "bogus", 2)
 
 
 def _pair(model, what, median):
