@@ -276,7 +276,8 @@ def format_targets(rows: list[dict]) -> str:
         )
     lines.append(
         "(value: measured by 'pairs' (engine and hand NumPy alternating step by step, one BLAS "
-        "thread: the median pair ratio) or 'blocks' (the median over rounds of same-round block "
+        "thread, a fresh process per case: the median pair ratio) or 'blocks' (the median over "
+        "rounds of same-round block "
         "ratios); blocks: the block value beside a pairs value; pooled: ratio of block medians "
         "over all rounds; minima: ratio of fastest calls)"
     )
@@ -304,7 +305,8 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         + f"; malloc {env['malloc'].split(':')[0]}. Step times are medians of side-by-side "
         "blocks. Ratios are to a hand-written NumPy forward + backward of the same model. "
         "Measured by 'pairs': the engine and the reference alternate step by step on one BLAS "
-        "thread (the median of the pair ratios: drift cancels within a pair); by 'blocks': the "
+        "thread, each case in a fresh process (the median of the pair ratios: drift cancels "
+        "within a pair); by 'blocks': the "
         "median over rounds of the ratio of the two blocks of a round (ratios to PyTorch are "
         "always blocks: its thread pool must not be interleaved). 'blocks' beside a pairs "
         "value is the block measurement of the same ratio."
