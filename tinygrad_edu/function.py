@@ -32,6 +32,10 @@ from .tensor import Tensor
 _state = _tape._state
 _ndarray = np.ndarray
 _new_tensor = _new = object.__new__
+# ctx.needs_input_grad of one- and two-argument ops, shared (indexed by 2·na + nb): a record
+# allocates one tracked object fewer, and the garbage collector runs that much less often
+_NEEDS1 = ((False,), (True,))
+_NEEDS2 = ((False, False), (False, True), (True, False), (True, True))
 
 
 class Context:
@@ -77,6 +81,7 @@ class Context:
                         slot = (1, 0, vc[0] if vc else 0)
             slots.append(slot or (2, v, 0))
         self._slots = tuple(slots)
+        self._saved = ()  # (the slots hold what it held: one object fewer per record)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -254,13 +259,13 @@ class Function:
                 xb, nb = b, False
             record = na or nb
             ctx = _new(Context)  # Context(args, needs), without a Python __init__ frame
-            ctx.inputs, ctx.needs_input_grad = args, (na, nb)
+            ctx.inputs, ctx.needs_input_grad = args, _NEEDS2[2 * na + nb]
             data = cls.forward(ctx, xa, xb, **kwargs)
         elif n == 1:
             a = args[0]
             record = on and a.requires_grad
             ctx = _new(Context)
-            ctx.inputs, ctx.needs_input_grad = args, (record,)
+            ctx.inputs, ctx.needs_input_grad = args, _NEEDS1[record]
             data = cls.forward(ctx, a.data, **kwargs)
         elif n == 3 and isinstance(args[0], Tensor) and isinstance(args[1], Tensor) and (
             isinstance(args[2], Tensor)
