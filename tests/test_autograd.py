@@ -219,6 +219,7 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
     [
         "matmul", "matmul_ta", "matmul_tb", "matmul_tab", "addmm", "log_softmax", "nll_mean",
         "mul", "xent_mean", "xent_sum_weighted", "xent_none_weighted", "tanh", "sigmoid", "exp",
+        "addmm_relu", "addmm_relu_tb",
     ],
 )
 def test_plain_backward_lane_equals_the_recorded_one(name):
@@ -237,6 +238,8 @@ def test_plain_backward_lane_equals_the_recorded_one(name):
             a.T, b.T, transpose_a=True, transpose_b=True
         ),
         "addmm": lambda a, b, c: linalg.Addmm.apply(c, a, b),
+        "addmm_relu": lambda a, b, c: linalg.AddmmRelu.apply(c, a, b),  # both signs here
+        "addmm_relu_tb": lambda a, b, c: linalg.AddmmRelu.apply(c, a, b.T, transpose_b=True),
         "log_softmax": lambda a, b, c: tg.log_softmax(a @ b, 1),
         "nll_mean": lambda a, b, c: rd.NllLoss.apply(tg.log_softmax(a, 1), target=t),
         "mul": lambda a, b, c: (a @ b) * (a @ b) * 3.0,

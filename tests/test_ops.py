@@ -513,6 +513,20 @@ CASES = [
             c, a, b, transpose_a=transpose_a, transpose_b=transpose_b),
         np_addmm, nargs=3, shapes=addmm_case(),
     ),
+    # Addmm then ReLU in one record, with c shifted by +-20 so every pre-activation is >= 6
+    # (the linear part) or <= -6 (the mask): |c| < 2 and |op(a) @ op(b)| <= 3·2·2 here, so no
+    # value is near the kink, which is at a computed value where `avoid` cannot keep inputs
+    *[
+        Case(
+            f"addmm_relu ({side})", "AddmmRelu",
+            lambda c, a, b, transpose_a, transpose_b, _s=shift: linalg.AddmmRelu.apply(
+                c + _s, a, b, transpose_a=transpose_a, transpose_b=transpose_b),
+            lambda c, a, b, transpose_a, transpose_b, _s=shift: np.maximum(
+                np_addmm(c + _s, a, b, transpose_a, transpose_b), 0.0),
+            nargs=3, shapes=addmm_case(),
+        )
+        for side, shift in (("active", 20.0), ("masked", -20.0))
+    ],
     # convolution and pooling windows (registered by ops/conv.py)
     Case("im2col", "Im2Col", conv.im2col, np_im2col, shapes=window_case("im2col")),
     Case("col2im", "Col2Im", conv.col2im, np_col2im, shapes=window_case("col2im")),

@@ -444,6 +444,10 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
             (lambda c, a, b: ops.linalg.Addmm.apply(c, a, b, transpose_a=True),
              [arr(3, 1), arr(4, 3), arr(4, 2)]),
         ],
+        "AddmmRelu": [
+            (lambda c, a, b: ops.linalg.AddmmRelu.apply(c, a, b, transpose_b=True),
+             [arr(2), arr(3, 4), arr(2, 4)]),
+        ],
     }
 
 

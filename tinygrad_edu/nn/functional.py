@@ -23,7 +23,7 @@ from .. import ops
 from .._random import default_generator
 from ..function import inplace_refusal
 from ..ops import elementwise as ew, reduce as rd
-from ..ops.linalg import Addmm, MatMul
+from ..ops.linalg import Addmm, AddmmRelu, MatMul
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 
@@ -112,6 +112,18 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     else:
         out = ops.matmul(input, ops.permute(weight, (1, 0)))
     return out if bias is None else out + bias
+
+
+def _linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``relu(linear(input, weight, bias))``: one ``AddmmRelu`` record where ``linear`` would
+    be one ``Addmm`` (what ``nn.Sequential`` runs for a Linear followed by a ReLU), else the
+    two ops (with their errors)."""
+    xd, wd = input.data, weight.data
+    if bias is not None and xd.ndim == 2 and xd.dtype == wd.dtype and xd.shape[1:] == wd.shape[1:2]:
+        bd = bias.data
+        if bd.dtype == wd.dtype and bd.shape == wd.shape[:1]:
+            return AddmmRelu.apply(bias, input, weight, transpose_b=True)
+    return relu(linear(input, weight, bias))
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

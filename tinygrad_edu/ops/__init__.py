@@ -48,7 +48,7 @@ PRIMITIVES: dict[str, type[Function]] = {
         rd.NllLoss, rd.CrossEntropy,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,
-        linalg.MatMul, linalg.Addmm,
+        linalg.MatMul, linalg.Addmm, linalg.AddmmRelu,
     )
 }
 
