@@ -76,6 +76,43 @@ def test_hand_mlp_gradient_matches_central_differences():
         assert grads[0][idx] == pytest.approx((f_plus - f_minus) / (2 * eps), rel=1e-6, abs=1e-9)
 
 
+def test_mlp_gemms_are_the_hand_steps_products():
+    """The GEMM floor times the hand step's own GEMMs: from its traced operands they rebuild
+    every layer's pre-activation (then bias and ReLU give the next input), every weight
+    gradient, and every input gradient (before the ReLU mask)."""
+    params, (x, y) = R.init_mlp((6, 5, 4, 10), np.float64), R.batch("mlp", 3, np.float64)
+    x = x[:, :6].copy()
+    trace = {}
+    _, grads = R.mlp_loss_grads(params, x, y, trace)
+    acts, gouts = trace["acts"], trace["gouts"]
+    assert [a.shape for a in acts] == [(3, 6), (3, 5), (3, 4)]
+    assert [g.shape for g in gouts] == [(3, 5), (3, 4), (3, 10)]
+    out = R.mlp_gemms(params, acts, gouts)
+    assert len(out) == 8
+    for i in range(2):  # forward: relu(a @ W.T + b) is the next layer's input
+        np.testing.assert_allclose(np.maximum(out[i] + params[2 * i + 1], 0), acts[i + 1])
+    # backward, last layer first: dW3, dx3, dW2, dx2, dW1
+    dw = [out[3], out[5], out[7]]
+    for layer, g in zip((2, 1, 0), dw):
+        np.testing.assert_allclose(g, grads[2 * layer], rtol=1e-12)
+    for layer, dx in zip((2, 1), (out[4], out[6])):  # the gradient at the layer's input
+        np.testing.assert_allclose(dx * (acts[layer] > 0), gouts[layer - 1], rtol=1e-12)
+    # the last forward product, plus its bias, gives the step's loss
+    loss, _ = R.softmax_xent(out[2] + params[5], y)
+    assert loss == pytest.approx(R.mlp_loss(params, x, y), rel=1e-12)
+
+
+def test_gemm_floors_through_numpy_and_torch_agree():
+    torch = pytest.importorskip("torch")  # the optional comparison column
+    params, (x, y) = R.init_mlp((6, 5, 4, 10), np.float64), R.batch("mlp", 3, np.float64)
+    x = x[:, :6].copy()
+    floors = M.mlp_gemm_floors(params, x, y, torch)
+    got = floors["GEMMs alone, PyTorch"]()
+    for a, b in zip(got, floors["GEMMs alone, NumPy"](), strict=True):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-12)
+    assert list(M.mlp_gemm_floors(params, x, y)) == ["GEMMs alone, NumPy"]
+
+
 def test_maxpool_backward_routes_ties_to_the_first_maximum():
     a = np.zeros((1, 2, 2, 1))
     out = R._maxpool_nhwc(a)

@@ -312,6 +312,27 @@ def _torch_training(name, model, ps, x, y, torch) -> Impl:
     return Impl(name, step, forward, fwd_bwd, infer, grads)
 
 
+def mlp_gemm_floors(params, x, y, torch=None) -> dict[str, Callable[[], object]]:
+    """The MLP step's eight GEMMs alone (``R.mlp_gemms``: the hand-written step's shapes,
+    transposes and order, on its own operands) through NumPy, and through PyTorch when given
+    (``torch.matmul`` on the same arrays, no autograd): what each library's BLAS needs for
+    the step before anything else runs. PyTorch's GEMMs are its BLAS (MKL in the CPU wheel),
+    not NumPy's OpenBLAS, which is how its whole step can take less than the hand-written one."""
+    trace: dict = {}
+    R.mlp_loss_grads(params, x, y, trace)
+    acts, gouts = trace["acts"], trace["gouts"]
+    out = {"GEMMs alone, NumPy": lambda: R.mlp_gemms(params, acts, gouts)}
+    if torch is not None:
+        tp, ta, tg = ([torch.from_numpy(a) for a in arrs] for arrs in (params, acts, gouts))
+
+        def torch_gemms():
+            with torch.no_grad():
+                return R.mlp_gemms(tp, ta, tg)  # the same expressions on torch tensors
+
+        out["GEMMs alone, PyTorch"] = torch_gemms
+    return out
+
+
 # -- HIPS autograd ------------------------------------------------------------------------------
 
 

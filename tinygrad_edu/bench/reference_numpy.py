@@ -119,8 +119,11 @@ def mlp_loss(params: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> float:
     return _xent_loss_only(mlp_forward(params, x), y)
 
 
-def mlp_loss_grads(params: list[np.ndarray], x: np.ndarray, y: np.ndarray):
-    """(loss, [dW1, db1, ...]) by a hand-written forward and backward."""
+def mlp_loss_grads(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, trace=None):
+    """(loss, [dW1, db1, ...]) by a hand-written forward and backward.
+
+    ``trace``, a dict, receives the GEMMs' operands: ``acts`` (each layer's input) and
+    ``gouts`` (the gradient at each layer's output), for ``mlp_gemms``."""
     acts = [x]  # the input of each layer (post-ReLU activations)
     h = x
     n_layers = len(params) // 2
@@ -136,10 +139,28 @@ def mlp_loss_grads(params: list[np.ndarray], x: np.ndarray, y: np.ndarray):
         a = acts[layer]
         grads[2 * layer] = g.T @ a
         grads[2 * layer + 1] = np.add.reduce(g, axis=0)
+        if trace is not None:
+            trace.setdefault("gouts", [None] * n_layers)[layer] = g
         if layer > 0:
             g = g @ params[2 * layer]
             g *= a > 0  # ReLU': a = relu(z) > 0 exactly where z > 0
+    if trace is not None:
+        trace["acts"] = acts
     return loss, grads
+
+
+def mlp_gemms(params: list[np.ndarray], acts: list, gouts: list) -> list[np.ndarray]:
+    """Only the GEMMs of ``mlp_loss_grads``, with its shapes, transposes and order (from the
+    operands its ``trace`` kept): per layer ``a @ Wᵀ`` forward, then ``gᵀ @ a`` and (but for
+    the first layer) ``g @ W`` backward. The BLAS floor of the step: what any NumPy engine's
+    step costs before the bias, ReLU, softmax, masks and update that surround the GEMMs."""
+    out = [acts[i] @ params[2 * i].T for i in range(len(acts))]
+    for layer in reversed(range(len(acts))):
+        g = gouts[layer]
+        out.append(g.T @ acts[layer])
+        if layer > 0:
+            out.append(g @ params[2 * layer])
+    return out
 
 
 def mlp_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> float:

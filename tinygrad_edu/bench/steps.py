@@ -78,7 +78,7 @@ def run_mlp(cfg: H.Config) -> dict:
     out = {}
     for dtype in (np.float32, np.float64):
         dname = np.dtype(dtype).name
-        _, _, _, impls = _setup("mlp", dtype, cfg)
+        params, x, y, impls = _setup("mlp", dtype, cfg)
         errs = verify(impls, dtype)
         title = f"MLP step 784-512-256-10, batch 128, SGD, {dname}"
         print(H.banner(title))
@@ -86,11 +86,54 @@ def run_mlp(cfg: H.Config) -> dict:
             "gradient max rel. error vs hand NumPy: "
             + ", ".join(f"{n} {e:.1e}" for n, e in errs.items())
         )
-        timings = _time_steps(impls, cfg, cfg.reps(10, 5))
-        out[dname] = _result(timings, errs, impls)
+        # the step's GEMMs alone, timed in the same rounds: the BLAS floor of each library
+        floors = M.mlp_gemm_floors(
+            params, x, y, H.optional("torch") if "PyTorch" in impls else None
+        )
+        calls = {n: im.step for n, im in impls.items()} | floors
+        timings = H.compare(calls, cfg, cfg.reps(10, 5))
+        print(H.timing_table(timings, _hand(impls)))
+        floor = _floors(timings, _hand(impls))
+        out[dname] = _result(timings, errs, impls) | floor
+        if floor:
+            print(floor_text(floor))
         H.bar_plot(cfg, f"mlp_step_{dname}", title, timings, _hand(impls))
     H.write_json(cfg, "mlp_step", out)
     return out
+
+
+def _floors(timings: dict, hand: str) -> dict:
+    """The GEMM floors against the steps (paired block ratios, see ``harness.paired_ratio``).
+
+    ``torch_over_gemms_numpy`` below 1 + (the engine's non-GEMM share) is what puts PyTorch
+    out of a NumPy engine's reach: at 1.0 PyTorch's whole step takes as long as the GEMMs
+    alone take through NumPy's BLAS."""
+    np_floor = timings.get("GEMMs alone, NumPy")
+    if np_floor is None:
+        return {}
+    out = {"gemms_numpy_over_hand": H.paired_ratio(np_floor, timings[hand])}
+    if "GEMMs alone, PyTorch" in timings and "PyTorch" in timings:
+        out["gemms_torch_over_gemms_numpy"] = H.paired_ratio(
+            timings["GEMMs alone, PyTorch"], np_floor
+        )
+        out["torch_over_gemms_numpy"] = H.paired_ratio(timings["PyTorch"], np_floor)
+        out["torch_over_hand"] = H.paired_ratio(timings["PyTorch"], timings[hand])
+    return out
+
+
+def floor_text(floor: dict) -> str:
+    """One sentence on the GEMM floors (paired block ratios)."""
+    text = (
+        f"GEMMs alone (the step's eight, through NumPy): {floor['gemms_numpy_over_hand'][0]:.2f}x "
+        "the hand-written step"
+    )
+    if "torch_over_gemms_numpy" in floor:
+        text += (
+            f"; PyTorch's GEMMs {floor['gemms_torch_over_gemms_numpy'][0]:.2f}x NumPy's, and "
+            f"PyTorch's whole step {floor['torch_over_gemms_numpy'][0]:.2f}x NumPy's GEMMs alone "
+            f"({floor['torch_over_hand'][0]:.2f}x the hand-written step)"
+        )
+    return text + "."
 
 
 def run_cnn(cfg: H.Config) -> dict:
