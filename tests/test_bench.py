@@ -102,6 +102,22 @@ def test_mlp_gemms_are_the_hand_steps_products():
     assert loss == pytest.approx(R.mlp_loss(params, x, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_feature_major_hand_step_equals_the_plain_one(dtype):
+    params, (x, y) = R.init_mlp((7, 6, 5, 10), dtype), R.batch("mlp", 4, dtype)
+    x = x[:, :7].copy()
+    loss, grads = R.mlp_loss_grads(params, x, y)
+    loss_fm, grads_fm = R.mlp_loss_grads_feature_major(params, x, y)
+    assert loss_fm == pytest.approx(loss, rel=1e-6 if dtype == np.float32 else 1e-12)
+    assert M.max_rel_err(grads_fm, grads) < (1e-5 if dtype == np.float32 else 1e-12)
+    assert all(g.shape == p.shape for g, p in zip(grads_fm, params))
+    assert all(g.flags.c_contiguous for g in grads_fm[::2])  # dW in W's layout
+    p_plain, p_fm = [a.copy() for a in params], [a.copy() for a in params]
+    R.mlp_step(p_plain, x, y, 0.1)
+    R.mlp_step_feature_major(p_fm, x, y, 0.1)
+    assert M.max_rel_err(p_fm, p_plain) < (1e-5 if dtype == np.float32 else 1e-12)
+
+
 def test_gemm_floors_through_numpy_and_torch_agree():
     torch = pytest.importorskip("torch")  # the optional comparison column
     params, (x, y) = R.init_mlp((6, 5, 4, 10), np.float64), R.batch("mlp", 3, np.float64)

@@ -312,6 +312,13 @@ def _torch_training(name, model, ps, x, y, torch) -> Impl:
     return Impl(name, step, forward, fwd_bwd, infer, grads)
 
 
+def hand_mlp_feature_major(params, x, y) -> Callable[[], object]:
+    """The hand-written step with (features, batch) activations (``R.mlp_step_feature_major``),
+    on its own copy of the parameters: one training step per call."""
+    p = [a.copy() for a in params]
+    return lambda: R.mlp_step_feature_major(p, x, y, LR)
+
+
 def mlp_gemm_floors(params, x, y, torch=None) -> dict[str, Callable[[], object]]:
     """The MLP step's eight GEMMs alone (``R.mlp_gemms``: the hand-written step's shapes,
     transposes and order, on its own operands) through NumPy, and through PyTorch when given
@@ -319,7 +326,7 @@ def mlp_gemm_floors(params, x, y, torch=None) -> dict[str, Callable[[], object]]
     the step before anything else runs. PyTorch's GEMMs are its BLAS (MKL in the CPU wheel),
     not NumPy's OpenBLAS, which is how its whole step can take less than the hand-written one."""
     trace: dict = {}
-    R.mlp_loss_grads(params, x, y, trace)
+    R.mlp_loss_grads(params, x, y, trace)  # (params unchanged: no update)
     acts, gouts = trace["acts"], trace["gouts"]
     out = {"GEMMs alone, NumPy": lambda: R.mlp_gemms(params, acts, gouts)}
     if torch is not None:

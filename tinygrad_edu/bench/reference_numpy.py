@@ -149,6 +149,39 @@ def mlp_loss_grads(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, trace
     return loss, grads
 
 
+def mlp_loss_grads_feature_major(params: list[np.ndarray], x: np.ndarray, y: np.ndarray):
+    """``mlp_loss_grads`` with the activations and their gradients kept as (features, batch)
+    arrays: hᵀ = W xᵀ + b, dW = gᵀ a, (dx)ᵀ = Wᵀ gᵀ. The same arithmetic, every GEMM with its
+    operands swapped (and so a different BLAS kernel shape); the weight gradients come out
+    in W's layout. A layout experiment for the benchmark table, not the reference."""
+    h_t = x.T
+    acts = [h_t]
+    n_layers = len(params) // 2
+    for layer in range(n_layers):
+        h_t = params[2 * layer] @ h_t
+        h_t += params[2 * layer + 1][:, None]
+        if layer < n_layers - 1:
+            np.maximum(h_t, 0, out=h_t)
+            acts.append(h_t)
+    loss, g = softmax_xent(h_t.T, y)
+    g_t = g.T
+    grads: list = [None] * len(params)
+    for layer in reversed(range(n_layers)):
+        a_t = acts[layer]
+        grads[2 * layer] = g_t @ a_t.T
+        grads[2 * layer + 1] = np.add.reduce(g_t, axis=1)
+        if layer > 0:
+            g_t = params[2 * layer].T @ g_t
+            g_t *= a_t > 0
+    return loss, grads
+
+
+def mlp_step_feature_major(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float):
+    loss, grads = mlp_loss_grads_feature_major(params, x, y)
+    sgd_(params, grads, lr)
+    return loss
+
+
 def mlp_gemms(params: list[np.ndarray], acts: list, gouts: list) -> list[np.ndarray]:
     """Only the GEMMs of ``mlp_loss_grads``, with its shapes, transposes and order (from the
     operands its ``trace`` kept): per layer ``a @ Wᵀ`` forward, then ``gᵀ @ a`` and (but for

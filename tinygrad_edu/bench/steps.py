@@ -19,6 +19,7 @@ from . import reference_numpy as R
 
 ENGINE = "tinygrad_edu"
 HAND = "hand NumPy"
+FEATURE_MAJOR = "hand NumPy, (features, batch)"
 # gradients must agree with the hand-written reference to this relative error
 TOL = {np.dtype(np.float32): 2e-4, np.dtype(np.float64): 1e-10}
 
@@ -90,7 +91,14 @@ def run_mlp(cfg: H.Config) -> dict:
         floors = M.mlp_gemm_floors(
             params, x, y, H.optional("torch") if "PyTorch" in impls else None
         )
+        # the same hand-written step with (features, batch) activations: the GEMMs' operands
+        # swapped (another kernel shape in BLAS), everything else equal
+        fm_err = M.max_rel_err(R.mlp_loss_grads_feature_major(params, x, y)[1],
+                               R.mlp_loss_grads(params, x, y)[1])
+        if not fm_err <= TOL[np.dtype(dtype)]:
+            raise AssertionError(f"bench: the feature-major hand step disagrees: {fm_err:.1e}")
         calls = {n: im.step for n, im in impls.items()} | floors
+        calls[FEATURE_MAJOR] = M.hand_mlp_feature_major(params, x, y)
         timings = H.compare(calls, cfg, cfg.reps(10, 5))
         print(H.timing_table(timings, _hand(impls)))
         floor = _floors(timings, _hand(impls))
@@ -112,6 +120,8 @@ def _floors(timings: dict, hand: str) -> dict:
     if np_floor is None:
         return {}
     out = {"gemms_numpy_over_hand": H.paired_ratio(np_floor, timings[hand])}
+    if FEATURE_MAJOR in timings:
+        out["feature_major_over_hand"] = H.paired_ratio(timings[FEATURE_MAJOR], timings[hand])
     if "GEMMs alone, PyTorch" in timings and "PyTorch" in timings:
         out["gemms_torch_over_gemms_numpy"] = H.paired_ratio(
             timings["GEMMs alone, PyTorch"], np_floor
@@ -133,7 +143,13 @@ def floor_text(floor: dict) -> str:
             f"PyTorch's whole step {floor['torch_over_gemms_numpy'][0]:.2f}x NumPy's GEMMs alone "
             f"({floor['torch_over_hand'][0]:.2f}x the hand-written step)"
         )
-    return text + "."
+    text += "."
+    if "feature_major_over_hand" in floor:
+        text += (
+            " The hand-written step with (features, batch) activations: "
+            f"{floor['feature_major_over_hand'][0]:.2f}x the plain one."
+        )
+    return text
 
 
 def run_cnn(cfg: H.Config) -> dict:
