@@ -301,8 +301,8 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     rows = json.loads((tmp_path / "pairs.json").read_text())["results"]
     assert [(r["model"], r["what"]) for r in rows] == [
         ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer"),
-        ("mlp", "cheap"), ("cnn", "cheap"),
-    ]
+        ("mlp", "cheap"), ("cnn", "cheap"), ("mlp", "gemms"), ("mlp", "layout"),
+    ]  # (no PyTorch cases with --no-compare)
     for r in rows:
         assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
     pids = {r["pid"] for r in rows}  # each case in a fresh process of its own
@@ -352,7 +352,8 @@ def test_readme_section_names_numpys_blas_and_scipys_beside(monkeypatch):
 
 def test_targets_judge_hand_ratios_on_pairs_and_show_the_blocks_beside():
     """With both measurements the step pairs decide and the block value is kept beside them;
-    without pairs the blocks decide; ratios to PyTorch are always blocks."""
+    without pairs the blocks decide; ratios to PyTorch too (blocks when PyTorch was not
+    paired)."""
     from tinygrad_edu.bench import targets
 
     mlp = {"float32": {"engine_over_hand": 1.18, "engine_over_hand_paired": [1.19, 1.04, 1.27],
@@ -371,6 +372,22 @@ def test_targets_judge_hand_ratios_on_pairs_and_show_the_blocks_beside():
     blocks_only = {r["target"]: r for r in targets({"mlp": mlp})}["MLP step / hand NumPy"]
     assert (blocks_only["value"], blocks_only["measure"]) == (1.19, "blocks")
     assert not blocks_only["holds"] and round(blocks_only["miss_pct"]) == 13
+    pairs["results"].append(_pair("mlp", "torch", 0.98))
+    torch = {r["target"]: r for r in targets({"mlp": mlp, "pairs": pairs})}["MLP step / PyTorch"]
+    assert (torch["value"], torch["measure"], torch["value_of_blocks"]) == (0.98, "pairs", 1.03)
+    assert torch["holds"]
+
+
+def test_pytorch_pairs_run_on_one_thread_each_in_a_fresh_process():
+    """With PyTorch installed the pairs also time the engine against it, step by step (both on
+    one thread, so no pool spins), and PyTorch's GEMMs against NumPy's."""
+    pytest.importorskip("torch")
+    from tinygrad_edu.bench import pairs
+
+    for kind, what in pairs.TORCH_CASES:
+        row = pairs.measure_fresh(kind, what, 2)
+        assert (row["model"], row["what"], row["pairs"]) == (kind, what, 2)
+        assert np.isfinite(row["ratio_median"]) and row["ratio_median"] > 0
 
 
 def test_instruction_counter_keeps_the_rows_of_models_it_did_not_run(monkeypatch, tmp_path):

@@ -7,7 +7,8 @@ and the hand-written reference use the same NumPy and the same BLAS: interleavin
 step (A B, then B A, ...) puts every engine step next to a reference step run milliseconds
 apart, so the machine's drift cancels in each pair. On this shared VM the block ratios'
 p25..p75 spanned +-10-20% (single blocks swung 2x when a neighbour got busy); the pairs'
-spanned +-3-5%. PyTorch is never timed here (its thread pool is the reason for the blocks).
+spanned +-3-5%. PyTorch, when installed, is paired only on one thread of its own
+(``torch.set_num_threads(1)``: its work then runs inline, and no pool is left to spin).
 
 Measured: the MLP and CNN training steps and their ``no_grad`` inference (400 pairs for the
 MLP, 150 for the CNN; 2 each with ``--quick``), and the engine's cheap-gradient ratio
@@ -27,6 +28,7 @@ hand-written one: my guess), so a case no longer inherits the previous one's hea
 from __future__ import annotations
 
 import gc
+import importlib.util
 import json
 import os
 import subprocess
@@ -42,14 +44,20 @@ from . import reference_numpy as R
 
 CASES = (
     ("mlp", "step"), ("cnn", "step"), ("mlp", "infer"), ("cnn", "infer"),
-    ("mlp", "cheap"), ("cnn", "cheap"),
+    ("mlp", "cheap"), ("cnn", "cheap"), ("mlp", "gemms"), ("mlp", "layout"),
 )
+# with PyTorch installed (and --compare): it runs on one thread too, so nothing spins
+TORCH_CASES = (("mlp", "torch"), ("cnn", "torch"), ("mlp", "torch-gemms"))
 
 
 LABELS = {
     "step": ("training step", "engine / hand NumPy"),
     "infer": ("no_grad inference", "engine / hand NumPy"),
     "cheap": ("cheap gradient", "engine fwd+bwd / engine fwd"),
+    "torch": ("training step", "engine / PyTorch"),
+    "gemms": ("GEMMs alone", "NumPy's 8 GEMMs / hand step"),
+    "torch-gemms": ("GEMMs alone", "PyTorch's / NumPy's"),
+    "layout": ("(features, batch)", "hand step so / hand step"),
 }
 
 
@@ -71,7 +79,11 @@ def pairs(engine, hand, n: int) -> np.ndarray:
 
 def measure(kind: str, what: str, n: int) -> dict:
     """Engine / hand ratios of one model's training step (``what='step'``) or inference
-    (``'infer'``); or (``'cheap'``) the engine's forward + backward / its forward."""
+    (``'infer'``); or (``'cheap'``) the engine's forward + backward / its forward; or the
+    engine's step / PyTorch's (``'torch'``, PyTorch on one thread). MLP only: the step's GEMMs
+    alone through NumPy / the hand step (``'gemms'``), PyTorch's GEMMs / NumPy's
+    (``'torch-gemms'``), the hand step with (features, batch) activations / the plain one
+    (``'layout'``)."""
     gc.collect()  # the previous case's garbage goes before this one allocates
     if kind == "mlp":
         params = R.init_mlp((784, 512, 256, 10))
@@ -83,6 +95,20 @@ def measure(kind: str, what: str, n: int) -> dict:
         eng, hand = M.engine_cnn([p.copy() for p in params], x, y), M.hand_cnn(params, x, y)
     if what == "cheap":  # (forward: the loss with recording on; fwd_bwd adds its backward)
         fe, fh = eng.fwd_bwd, eng.forward
+    elif what in ("torch", "torch-gemms"):
+        import torch
+
+        torch.set_num_threads(1)  # inline in this thread: no pool to spin
+        if what == "torch":
+            make = M.torch_mlp if kind == "mlp" else M.torch_cnn
+            fe, fh = eng.step, make(params, x, y, torch).step
+        else:
+            floors = M.mlp_gemm_floors(params, x, y, torch)
+            fe, fh = floors["GEMMs alone, PyTorch"], floors["GEMMs alone, NumPy"]
+    elif what == "gemms":
+        fe, fh = M.mlp_gemm_floors(params, x, y)["GEMMs alone, NumPy"], hand.step
+    elif what == "layout":
+        fe, fh = M.hand_mlp_feature_major(params, x, y), hand.step
     else:
         fe, fh = getattr(eng, what), getattr(hand, what)
     for _ in range(10):  # warm-up: caches, malloc, BLAS buffers
@@ -135,11 +161,14 @@ def _child(kind: str, what: str, n: int, pin: bool) -> None:
 
 
 def run(cfg: H.Config, steps: int | None = None) -> dict:
-    """All six cases, each in a fresh process on one BLAS thread (this process's thread
-    limits are not touched)."""
+    """Every case, each in a fresh process on one BLAS thread (this process's thread limits
+    are not touched); PyTorch's with ``cfg.compare`` when it is installed."""
     print(H.banner("alternating step pairs, one BLAS thread, one fresh process per case"))
     rows = []
-    for kind, what in CASES:
+    cases = CASES
+    if cfg.compare and importlib.util.find_spec("torch") is not None:
+        cases += TORCH_CASES
+    for kind, what in cases:
         n = steps or (2 if cfg.quick else 400 if kind == "mlp" else 150)
         row = measure_fresh(kind, what, n)
         rows.append(row)
