@@ -183,6 +183,42 @@ def test_third_derivative() -> None:
     np.testing.assert_allclose(g3.item(), -2 * (1 - t * t) * (1 - 3 * t * t), rtol=1e-12)
 
 
+@pytest.mark.parametrize("saves", ["x, s", "s, x", "x, s, c", "x"])
+def test_saved_tensors_give_back_what_forward_saved(saves) -> None:
+    """Whatever forward saved comes back in its order: an input as that very tensor (so a
+    second derivative can flow through it), a Python scalar as given, an array argument as a
+    tensor. ("x, s" saves every argument in order: the case the engine keeps as the inputs
+    themselves; the others take the general path.)"""
+    names = saves.split(", ")
+    got = {}
+
+    class ScaleShift(tg.Function):
+        @staticmethod
+        def forward(ctx, x, s, *c):
+            named = {"x": x, "s": s, "c": c[0] if c else None}
+            ctx.save_for_backward(*[named[k] for k in names])
+            return x * s + (c[0] if c else 0.0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            got["saved"] = ctx.saved_tensors
+            return (grad * 2.5, None) + ((None,) if len(ctx.inputs) == 3 else ())
+
+    x, c = f64([1.0, -2.0]), np.array([0.5, 0.25])
+    y = ScaleShift.apply(x, 2.5, c) if "c" in names else ScaleShift.apply(x, 2.5)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [2.5, 2.5])
+    saved = got["saved"]
+    assert isinstance(saved, tuple) and len(saved) == len(names)
+    for name, value in zip(names, saved):
+        if name == "x":
+            assert value is x
+        elif name == "s":
+            assert value == 2.5 and type(value) is float
+        else:
+            assert isinstance(value, tg.Tensor) and value.data is c
+
+
 def test_custom_function_records_like_a_builtin() -> None:
     class Cube(tg.Function):
         @staticmethod

@@ -76,8 +76,12 @@ def _arith(primitive: str, op: str, reflected: bool = False):
     stays) and no shape can clash, so ops' checks have nothing to do (two Python frames an op
     fewer: the per-op overhead benchmark's chain is x * s + s)."""
 
+    fn = None  # the primitive, looked up at the first call (ops imports this module)
+
     def method(self, other):
-        fn = getattr(ops.ew, primitive)  # (looked up per call: ops imports this module)
+        nonlocal fn
+        if fn is None:
+            fn = getattr(ops.ew, primitive)
         if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
             return fn.apply(other, self) if reflected else fn.apply(self, other)
         return ops._binary(fn, op, other, self) if reflected else ops._binary(fn, op, self, other)
