@@ -378,6 +378,21 @@ def test_targets_judge_hand_ratios_on_pairs_and_show_the_blocks_beside():
     assert torch["holds"]
 
 
+def test_readme_floor_sentence_prefers_pairs_then_blocks():
+    from tinygrad_edu.bench import _floor_sentence
+
+    mlp = {"float32": {"gemms_numpy_over_hand": [0.8, 0.7, 0.9],
+                       "feature_major_over_hand": [0.93, 0.9, 0.95]}}
+    pairs = {"results": [_pair("mlp", "gemms", 0.86), _pair("mlp", "torch-gemms", 0.82)]}
+    text = _floor_sentence({"mlp": mlp, "pairs": pairs})
+    assert "eight GEMMs alone take 0.860x (pairs) the hand-written step" in text
+    assert "PyTorch's GEMMs take 0.820x (pairs) NumPy's" in text
+    assert "(features, batch) activations: 0.93x (blocks)" in text  # no layout pair: blocks
+    text = _floor_sentence({"mlp": mlp})
+    assert "0.80x (blocks)" in text and "PyTorch" not in text
+    assert _floor_sentence({"mlp": {"float32": {}}}) == ""
+
+
 def test_pytorch_pairs_run_on_one_thread_each_in_a_fresh_process():
     """With PyTorch installed the pairs also time the engine against it, step by step (both on
     one thread, so no pool spins), and PyTorch's GEMMs against NumPy's."""

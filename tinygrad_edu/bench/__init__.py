@@ -336,6 +336,11 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
             f"{k} {v:.1f} us" for k, v in us.items() if "forward" not in k and "no_grad" not in k
         )
         + ".",
+    ]
+    floor = _floor_sentence(results)
+    if floor:
+        lines += ["", floor]
+    lines += [
         "",
         "| target | measured | by | p25..p75 | blocks | limit | |",
         "|---|---|---|---|---|---|---|",
@@ -367,6 +372,34 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _floor_sentence(results: dict) -> str:
+    """The MLP step's BLAS floors for the README: from the pairs when they ran, else blocks."""
+    from . import pairs
+
+    rows = results.get("pairs")
+    mlp = results.get("mlp", {}).get("float32", {})
+
+    def value(what, key):
+        row = None if rows is None else pairs.ratio(rows, "mlp", what)
+        if row is not None:
+            return f"{row['ratio_median']:.3f}x (pairs)"
+        return f"{mlp[key][0]:.2f}x (blocks)" if key in mlp else None
+
+    gemms = value("gemms", "gemms_numpy_over_hand")
+    if gemms is None:
+        return ""
+    text = f"BLAS floor of the MLP step (float32): its eight GEMMs alone take {gemms} the "
+    text += "hand-written step through NumPy"
+    torch = value("torch-gemms", "gemms_torch_over_gemms_numpy")
+    if torch is not None:
+        text += f"; PyTorch's GEMMs take {torch} NumPy's"
+    layout = value("layout", "feature_major_over_hand")
+    if layout is not None:
+        text += f". The hand-written step with (features, batch) activations: {layout}"
+        text += " the plain one"
+    return text + "."
 
 
 def _step_columns(results: dict) -> list[str]:
