@@ -304,3 +304,41 @@ def test_fresh_gradients_shared_by_two_inputs_or_read_only_are_not_owned():
     w.grad = None
     (_ReadOnlyGrad.apply(tg.relu(x @ w.T)) * tg.tensor(c)).sum().backward()  # must not write
     np.testing.assert_allclose(w.grad.data, (c * (hd1 > 0)).T @ x.data, rtol=1e-12)
+
+
+class _ViewOfNewGrad(tg.Function):
+    """identity whose backward returns a view of a new array (not fresh_grads: never owned)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tg.Tensor._wrap(grad.data.copy()[:])
+
+
+class _ReturnsIncomingBase(tg.Function):
+    """identity (fresh_grads) whose backward returns the buffer its incoming gradient views."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tg.Tensor._wrap(grad.data.base)
+
+
+def test_the_buffer_behind_an_incoming_gradient_is_owned_only_as_that_gradient_is():
+    """A gradient that is the base array of the incoming one (a new array to look at) is the
+    replay's only if the incoming gradient was: here tg.grad answers with the incoming one, so
+    the ReLU below must not mask that buffer in place."""
+    x = tg.tensor([[-1.0, 2.0, -3.0], [4.0, -5.0, 6.0]], requires_grad=True)
+    c = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    y = _ReturnsIncomingBase.apply(tg.relu(x))
+    g_y, g_x = tg.grad((_ViewOfNewGrad.apply(y) * tg.tensor(c)).sum(), [y, x])
+    np.testing.assert_array_equal(g_y.data, c)  # unmasked: nobody wrote into it
+    np.testing.assert_array_equal(g_x.data, c * (x.data > 0))

