@@ -426,3 +426,27 @@ def test_instruction_counter_keeps_the_rows_of_models_it_did_not_run(monkeypatch
     rows = json.loads((tmp_path / "instructions.json").read_text())["per_step_instructions"]
     assert sorted(rows) == ["cnn", "mlp", "tiny"]
     assert rows["tiny"]["engine"] == 110.0 and rows["cnn"]["engine"] == 120.0
+
+
+def test_per_op_target_is_also_judged_as_a_ratio_to_pytorch():
+    """The per-op chain's microseconds, and beside them its ratio to PyTorch (the issue's
+    10 us / 13.8 us): from the chain pairs when PyTorch was paired, else from the blocks."""
+    from tinygrad_edu.bench import PER_OP_OVER_TORCH, targets
+
+    overhead = {"n_ops": 2100, "chain": {"1": {
+        "us_per_op": {"tinygrad_edu": 11.0, "PyTorch": 15.0},
+        "timings": {"tinygrad_edu": {"min_s": 2100 * 7e-6}},
+    }}}
+    rows = {r["target"]: r for r in targets({"overhead": overhead})}
+    us = rows["per-op fwd+bwd, 1 element"]
+    assert (us["value"], us["holds"], round(us["value_of_minima"], 6)) == (11.0, False, 7.0)
+    ratio = rows["per-op / PyTorch (10 us / 13.8 us)"]
+    assert ratio["measure"] == "blocks" and abs(ratio["value"] - 11 / 15) < 1e-12
+    assert ratio["limit"] == PER_OP_OVER_TORCH and not ratio["holds"]  # 0.733 > 0.725
+    pairs = {"results": [_pair("chain", "torch", 0.66)]}
+    ratio = {r["target"]: r for r in targets({"overhead": overhead, "pairs": pairs})}[
+        "per-op / PyTorch (10 us / 13.8 us)"]
+    assert (ratio["value"], ratio["measure"], ratio["holds"]) == (0.66, "pairs", True)
+    assert abs(ratio["value_of_blocks"] - 11 / 15) < 1e-12
+    no_torch = overhead["chain"]["1"]["us_per_op"].pop("PyTorch")
+    assert no_torch and not any("PyTorch" in r["target"] for r in targets({"overhead": overhead}))

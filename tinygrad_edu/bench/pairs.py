@@ -13,7 +13,10 @@ spanned +-3-5%. PyTorch, when installed, is paired only on one thread of its own
 Measured: the MLP and CNN training steps and their ``no_grad`` inference (400 pairs for the
 MLP, 150 for the CNN; 2 each with ``--quick``), and the engine's cheap-gradient ratio
 time(forward + backward) / time(forward), its forward and its forward + backward alternating
-(the same drift cancels). Also ``python benchmarks/interleaved.py``.
+(the same drift cancels). With PyTorch also the per-op chain against PyTorch's (100 pairs of
+whole chains): the per-op target's microseconds move with the machine's speed from run to
+run, its ratio to PyTorch measured side by side does not. Also
+``python benchmarks/interleaved.py``.
 
 Each case runs in a fresh Python process (engine and reference side by side in it), as a
 training script or an inference server runs one model: what ran earlier in a process moves
@@ -47,7 +50,10 @@ CASES = (
     ("mlp", "cheap"), ("cnn", "cheap"), ("mlp", "gemms"), ("mlp", "layout"),
 )
 # with PyTorch installed (and --compare): it runs on one thread too, so nothing spins
-TORCH_CASES = (("mlp", "torch"), ("cnn", "torch"), ("mlp", "torch-gemms"))
+# ("chain", "torch"): the per-op chain (2,100 ops on 1 element, then backward), whole chains
+# alternating, so its ratio to PyTorch is free of the drift that moves the blocks' microseconds
+TORCH_CASES = (("mlp", "torch"), ("cnn", "torch"), ("mlp", "torch-gemms"), ("chain", "torch"))
+CHAIN_PAIRS = 100  # chains of ~25 ms each
 
 
 LABELS = {
@@ -85,6 +91,8 @@ def measure(kind: str, what: str, n: int) -> dict:
     (``'torch-gemms'``), the hand step with (features, batch) activations / the plain one
     (``'layout'``)."""
     gc.collect()  # the previous case's garbage goes before this one allocates
+    if kind == "chain":  # the per-op chain against PyTorch's (what='torch' only)
+        return _measure_chain(what, n)
     if kind == "mlp":
         params = R.init_mlp((784, 512, 256, 10))
         x, y = R.batch("mlp", 128)
@@ -111,7 +119,12 @@ def measure(kind: str, what: str, n: int) -> dict:
         fe, fh = M.hand_mlp_feature_major(params, x, y), hand.step
     else:
         fe, fh = getattr(eng, what), getattr(hand, what)
-    for _ in range(10):  # warm-up: caches, malloc, BLAS buffers
+    return _row(kind, what, fe, fh, n, warm=10)
+
+
+def _row(kind: str, what: str, fe, fh, n: int, warm: int) -> dict:
+    """Warm both up, then time ``n`` pairs: the case's row."""
+    for _ in range(warm):  # warm-up: caches, malloc, BLAS buffers
         fe()
         fh()
     gc.collect()
@@ -128,6 +141,21 @@ def measure(kind: str, what: str, n: int) -> dict:
         "ratio_p25": float(np.percentile(r, 25)),
         "ratio_p75": float(np.percentile(r, 75)),
     }
+
+
+def _measure_chain(what: str, n: int) -> dict:
+    """Engine / PyTorch on the per-op chain (1 element, forward + backward), whole chains
+    alternating; PyTorch on one thread."""
+    if what != "torch":
+        raise ValueError(f"pairs: the chain is paired only with PyTorch, not {what!r}")
+    import torch
+
+    from . import overhead
+
+    torch.set_num_threads(1)
+    x0 = np.random.default_rng(0).uniform(-1, 1, (1,)).astype(np.float32)
+    fe, fh = overhead.engine_chain(x0)[0], overhead.torch_chain(x0, torch)
+    return _row("chain", what, fe, fh, n, warm=3)
 
 
 def measure_fresh(kind: str, what: str, n: int) -> dict:
@@ -169,10 +197,12 @@ def run(cfg: H.Config, steps: int | None = None) -> dict:
     if cfg.compare and importlib.util.find_spec("torch") is not None:
         cases += TORCH_CASES
     for kind, what in cases:
-        n = steps or (2 if cfg.quick else 400 if kind == "mlp" else 150)
+        n = steps or (2 if cfg.quick else {"mlp": 400, "chain": CHAIN_PAIRS}.get(kind, 150))
         row = measure_fresh(kind, what, n)
         rows.append(row)
         label, ratio = LABELS[what]
+        if kind == "chain":
+            label = "per-op chain"
         print(
             f"{kind.upper():4s} {label:18s} {ratio} = {row['ratio_median']:.3f}x  "
             f"(p25..p75 {row['ratio_p25']:.3f}..{row['ratio_p75']:.3f}, {n} pairs)"
