@@ -450,3 +450,21 @@ def test_per_op_target_is_also_judged_as_a_ratio_to_pytorch():
     assert abs(ratio["value_of_blocks"] - 11 / 15) < 1e-12
     no_torch = overhead["chain"]["1"]["us_per_op"].pop("PyTorch")
     assert no_torch and not any("PyTorch" in r["target"] for r in targets({"overhead": overhead}))
+
+
+def test_environment_names_the_version_of_a_module_without_dunder_version(monkeypatch):
+    """HIPS autograd has no __version__: the environment line reads its distribution's
+    version (a stand-in module and metadata here), and '?' only when there is none."""
+    import types
+    from importlib import metadata
+
+    stand_in = types.ModuleType("autograd")
+    monkeypatch.setitem(sys.modules, "autograd", stand_in)
+    monkeypatch.setattr(metadata, "version", lambda name: {"autograd": "1.9.1"}[name])
+    assert H.environment()["autograd"] == "1.9.1"
+
+    def missing(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert H.environment()["autograd"] == "?"

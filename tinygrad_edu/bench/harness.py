@@ -143,6 +143,16 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _dist_version(name: str) -> str:
+    """The installed distribution's version of ``name`` ("?" when it has no metadata)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
 def environment() -> dict:
     """Everything a reader needs to trust (or distrust) a table."""
     blas = [
@@ -176,8 +186,8 @@ def environment() -> dict:
     }
     for name in ("torch", "autograd", "mygrad", "scipy"):
         mod = sys.modules.get(name)
-        if mod is not None:
-            env[name] = getattr(mod, "__version__", "?")
+        if mod is not None:  # (HIPS autograd has no __version__: its distribution's metadata)
+            env[name] = getattr(mod, "__version__", None) or _dist_version(name)
     if "torch" in sys.modules:
         env["torch_threads"] = sys.modules["torch"].get_num_threads()
     return env
