@@ -342,3 +342,28 @@ def test_the_buffer_behind_an_incoming_gradient_is_owned_only_as_that_gradient_i
     g_y, g_x = tg.grad((_ViewOfNewGrad.apply(y) * tg.tensor(c)).sum(), [y, x])
     np.testing.assert_array_equal(g_y.data, c)  # unmasked: nobody wrote into it
     np.testing.assert_array_equal(g_x.data, c * (x.data > 0))
+
+
+class _Add3Sharing(tg.Function):
+    """a + b + c whose backward returns one new gradient tensor for a and b (and another for
+    c): the shared one is owned by neither."""
+
+    fresh_grads = True
+
+    @staticmethod
+    def forward(ctx, a, b, c):
+        return a + b + c
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad * 1.0  # new
+        return g, g, grad * 1.0
+
+
+def test_a_fresh_gradient_shared_by_two_of_three_inputs_is_not_owned():
+    x, w, c = _relu_case(4)
+    h1, h2 = x @ w.T, x @ (w.T * -1.0)  # opposite signs: opposite ReLU masks
+    _Add3Sharing.apply(tg.relu(h1), tg.relu(h2), x @ w.T).mul(tg.tensor(c)).sum().backward()
+    hd = x.data @ w.data.T
+    g_w = (c * (hd > 0)).T @ x.data - (c * (-hd > 0)).T @ x.data + c.T @ x.data
+    np.testing.assert_allclose(w.grad.data, g_w, rtol=1e-12)
