@@ -280,18 +280,25 @@ class _AddSharing(tg.Function):
         return g, g
 
 
-class _ReadOnlyGrad(tg.Function):
-    """identity whose backward returns a new but read-only (broadcast) gradient."""
+def _identity_with_grad(make_grad, fresh: bool):
+    """An identity op whose backward returns ``make_grad(incoming gradient array)``."""
 
-    fresh_grads = True
+    class _Identity(tg.Function):
+        fresh_grads = fresh
 
-    @staticmethod
-    def forward(ctx, a):
-        return a.copy()
+        @staticmethod
+        def forward(ctx, a):
+            return a.copy()
 
-    @staticmethod
-    def backward(ctx, grad):
-        return tg.Tensor._wrap(np.broadcast_to(grad.data.copy(), grad.shape))
+        @staticmethod
+        def backward(ctx, grad):
+            return tg.Tensor._wrap(make_grad(grad.data))
+
+    return _Identity
+
+
+# a new but read-only (broadcast) gradient, from an op that promises fresh gradients
+_ReadOnlyGrad = _identity_with_grad(lambda g: np.broadcast_to(g.copy(), g.shape), fresh=True)
 
 
 def test_fresh_gradients_shared_by_two_inputs_or_read_only_are_not_owned():
@@ -306,30 +313,10 @@ def test_fresh_gradients_shared_by_two_inputs_or_read_only_are_not_owned():
     np.testing.assert_allclose(w.grad.data, (c * (hd1 > 0)).T @ x.data, rtol=1e-12)
 
 
-class _ViewOfNewGrad(tg.Function):
-    """identity whose backward returns a view of a new array (not fresh_grads: never owned)."""
-
-    @staticmethod
-    def forward(ctx, a):
-        return a.copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return tg.Tensor._wrap(grad.data.copy()[:])
-
-
-class _ReturnsIncomingBase(tg.Function):
-    """identity (fresh_grads) whose backward returns the buffer its incoming gradient views."""
-
-    fresh_grads = True
-
-    @staticmethod
-    def forward(ctx, a):
-        return a.copy()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return tg.Tensor._wrap(grad.data.base)
+# a view of a new array, from an op that does not promise fresh gradients (never owned)
+_ViewOfNewGrad = _identity_with_grad(lambda g: g.copy()[:], fresh=False)
+# the buffer its incoming gradient views, from an op that promises fresh gradients
+_ReturnsIncomingBase = _identity_with_grad(lambda g: g.base, fresh=True)
 
 
 def test_the_buffer_behind_an_incoming_gradient_is_owned_only_as_that_gradient_is():
