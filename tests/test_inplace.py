@@ -202,6 +202,43 @@ def test_exp_saved_output_changed_under_no_grad():
     _check_message(e.value, "Exp", "its output", line, "`*=`")
 
 
+# ops whose backward reads their output (Div's and Pow's d/db, MaxPool2d's routing): it is
+# saved, so changing it before backward raises (it used to be read unchecked: a wrong d/db)
+_OUTPUT_READERS = {
+    "Div": lambda a, b: a / b,
+    "Pow": lambda a, b: a**b,
+    "MaxPool2d": lambda a, b: tg.nn.functional.max_pool2d((a + b).reshape(1, 1, 2, 2), 2),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_OUTPUT_READERS))
+def test_an_output_read_by_its_backward_changed_under_no_grad(op):
+    a = tg.tensor([1.0, 2.0, 0.5, 3.0], requires_grad=True)
+    b = tg.tensor([3.0, 2.0, 1.5, 0.5], requires_grad=True)
+    y = _OUTPUT_READERS[op](a, b)
+    loss = (y + 1.0).sum()  # (Add saves nothing: only the op itself needs y)
+    with tg.no_grad():
+        line = next_line()
+        y.fill_(5.0)
+    with pytest.raises(RuntimeError) as e:
+        loss.backward()
+    _check_message(e.value, op, "its output", line, "`fill_`")
+    assert a.grad is None and b.grad is None  # no wrong gradient was written
+
+
+def test_div_by_a_constant_does_not_keep_its_output_so_changing_it_is_fine():
+    """y = a / 2 needs no y for its gradient (d/da = 1/2): nothing to check, nothing kept."""
+    a = tg.tensor([1.0, 4.0], requires_grad=True)
+    y = a / tg.tensor([2.0, 8.0])
+    (div,) = [r for r in tg.get_tape() if r.name == "Div"]
+    assert div.saved_bytes() == 8  # b's two float32 only, not y's
+    loss = (y + 1.0).sum()
+    with tg.no_grad():
+        y.fill_(5.0)
+    loss.backward()
+    np.testing.assert_array_equal(a.grad.data, [0.5, 0.125])
+
+
 def test_leaf_parameter_changed_by_an_update_before_backward():
     """The classic bug: an optimizer step between a forward and its backward."""
     w = tg.tensor([0.5, 2.0], requires_grad=True)

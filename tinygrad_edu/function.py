@@ -49,7 +49,10 @@ class Context:
     """
 
     # inputs: the positional arguments of apply (tensors and constants)
-    # output: set by the replay only while backward runs (never kept: that would be a cycle)
+    # output: set by the replay only while backward runs (never kept: that would be a cycle);
+    #   the tensor a saved output resolves to. A backward that needs its output saves it
+    #   (save_for_backward(..., y)) so it is version-checked: reading ctx.output directly is
+    #   not, and gave a wrong gradient after an in-place change (Div, Pow, MaxPool2d did)
     # grad_owned: set by the replay while backward runs: True when the incoming gradient's
     #   buffer is the replay's alone (see tape.replay), so backward may overwrite it in place
     # _saved: what forward saved; _slots: where each saved value lives (set when recorded)

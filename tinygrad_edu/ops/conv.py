@@ -176,19 +176,20 @@ class MaxPool2d(Function):
         ctx.geometry = geometry
         ho, wo = _out_hw(x.shape, geometry)
         xp = _padded_nhwc(x, geometry, -np.inf)
-        ctx.save_for_backward(x)
         out = None
         for i in range(geometry.kh):
             for j in range(geometry.kw):
                 part = xp[_offset_slice(i, j, geometry, ho, wo)]
                 out = part.copy() if out is None else np.maximum(out, part, out=out)
-        return out.transpose(0, 3, 1, 2)
+        y = out.transpose(0, 3, 1, 2)
+        ctx.save_for_backward(x, y)  # y too: an in-place change of it before backward raises
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
+        x, y = ctx.saved_arrays
         g = ctx.geometry
-        out = ctx.output.data.transpose(0, 2, 3, 1)
+        out = y.transpose(0, 2, 3, 1)
         xp = _padded_nhwc(x, g, -np.inf)
         if not is_grad_enabled():
             # a plain backward (no create_graph): route the gradient with a few NumPy slice ops

@@ -72,15 +72,22 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(b)
-        return a / b
+        y = a / b
+        # y only when db is wanted: saved, so an in-place change of y before backward raises
+        # instead of giving a wrong db (ctx.output alone is not version-checked)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(b, y)
+        else:
+            ctx.save_for_backward(b)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        (b,) = ctx.saved_tensors
+        saved = ctx.saved_tensors  # (b,) or (b, y)
+        b = saved[0]
         na, nb = ctx.needs_input_grad
         ga = grad / b if na else None
-        gb = -(grad * ctx.output) / b if nb else None
+        gb = -(grad * saved[1]) / b if nb else None
         return ga, gb
 
 
@@ -101,12 +108,18 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a**b
+        y = a**b
+        # y only when db is wanted (as Div: saved, so it is version-checked)
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b, y)
+        else:
+            ctx.save_for_backward(a, b)
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
+        saved = ctx.saved_tensors  # (a, b) or (a, b, y)
+        a, b = saved[0], saved[1]
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
@@ -117,9 +130,9 @@ class Pow(Function):
         if nb:
             if isinstance(a, Tensor):
                 safe_log = where(a.data == 0, 0.0, log(where(a.data == 0, 1.0, a)))
-                gb = grad * ctx.output * safe_log
+                gb = grad * saved[2] * safe_log
             else:  # a Python scalar base
-                gb = grad * ctx.output * (math.log(a) if a > 0 else float("nan"))
+                gb = grad * saved[2] * (math.log(a) if a > 0 else float("nan"))
         return ga, gb
 
 
