@@ -167,7 +167,7 @@ def test_chain_gradient_matches_hand_numpy():
 
 
 def test_numerical_gradient_matches_backprop():
-    ps, loss, _ = numdiff._mlp(4)
+    ps, loss, _ = numdiff._mlp((4, 4, 10))
     for p in ps:
         p.grad = None
     loss().backward()
@@ -176,6 +176,39 @@ def test_numerical_gradient_matches_backprop():
     exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
     np.testing.assert_allclose(num, exact, rtol=1e-5, atol=1e-8)
     assert len(tg.get_tape()) == 0  # the finite differences ran under no_grad
+
+
+def test_numerical_gradient_matches_backprop_through_a_deep_network():
+    ps, loss, _ = numdiff._mlp((4, 4, 4, 4, 4, 10))  # four tanh layers
+    for p in ps:
+        p.grad = None
+    loss().backward()
+    coords = [(0, 0), (1, 3), (4, 7), (8, 2), (9, 9)]  # first layer to the output's bias
+    num = numdiff.numerical_grad(ps, loss, coords)
+    exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
+    np.testing.assert_allclose(num, exact, rtol=1e-5, atol=1e-9)
+
+
+def test_scaling_families_span_the_issue_range():
+    """Both families run from ~1e2 to ~1e5 parameters: depth at width 8, and width."""
+    cfg = H.Config.make()
+    for family in ("deep", "wide"):
+        counts = [sum(a * b + b for a, b in zip(s[:-1], s[1:])) for s in numdiff._sizes(family, cfg)]
+        assert counts == sorted(counts) and counts[0] < 200 and 9e4 < counts[-1] < 2e5
+    assert {len(s) for s in numdiff._sizes("deep", cfg)} == {3, 7, 20, 67, 248, 732, 1472}
+
+
+def test_scaling_fits_recover_known_powers():
+    """Times made as c·N² and c·N give slopes 2, 1 and 1 (the ratio), over all sizes and over
+    the large-N range alone."""
+    n = np.array([150, 1500, 15000, 60000, 150000], float)
+    rows = [{"N": k, "numerical_s": 3e-9 * k**2, "backprop_s": 2e-6 * k, "speedup": 1.5e-3 * k}
+            for k in n]
+    fits = numdiff._fits(rows)
+    for key, power in (("numerical_s", 2), ("backprop_s", 1), ("speedup", 1)):
+        assert fits[key]["all"] == pytest.approx(power)
+        assert numdiff.slope(fits, key) == pytest.approx(power)
+    assert "large N" not in numdiff._fits(rows[:3])["numerical_s"]  # one size above 1e4
 
 
 # -- the harness and the runner ---------------------------------------------------------------
@@ -252,9 +285,11 @@ def test_cli_runs_every_benchmark_in_a_tiny_configuration(tmp_path, capsys):
         assert data["environment"]["numpy"] == np.__version__
     assert (tmp_path / "numdiff_vs_backprop.png").stat().st_size > 0
     assert (tmp_path / "README_performance.md").read_text().startswith("## Performance")
-    rows = json.loads((tmp_path / "numdiff_vs_backprop.json").read_text())["scaling"]["rows"]
-    assert all(r["grad_max_rel_err"] < 1e-4 for r in rows)
-    assert any(r["extrapolated"] for r in rows) and not rows[0]["extrapolated"]
+    scaling = json.loads((tmp_path / "numdiff_vs_backprop.json").read_text())["scaling"]
+    for family in ("deep", "wide"):
+        rows = scaling[family]["rows"]
+        assert all(r["grad_max_rel_err"] < 1e-4 for r in rows)
+        assert any(r["extrapolated"] for r in rows) and not rows[0]["extrapolated"]
 
 
 def test_cli_rejects_an_unknown_benchmark():
@@ -351,7 +386,9 @@ def test_readme_section_names_numpys_blas_and_scipys_beside(monkeypatch):
     results = {
         "mlp": {"float32": {"timings": {}}}, "cnn": {"timings": {}},
         "overhead": {"chain": {"1": {"us_per_op": {}}}},
-        "numdiff": {"scaling": {"fits": {"numerical_s": {"all": 2.0}, "backprop_s": {"all": 1.0}}}},
+        "numdiff": {"scaling": {family: {"fits": {
+            "numerical_s": {"all": 2.0}, "backprop_s": {"all": 1.0}, "speedup": {"all": 1.0}
+        }} for family in ("deep", "wide")}},
     }
     text = bench.readme_section([], results, "python -m tinygrad_edu bench")
     assert "with openblas 0.3.31 (kernel SkylakeX, 1 thread(s)), SciPy's openblas 0.3.30" in text
