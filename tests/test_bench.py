@@ -347,7 +347,8 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     ]  # (no PyTorch cases with --no-compare)
     for r in rows:
         assert r["pairs"] == 2 and r["ratio_p25"] <= r["ratio_median"] <= r["ratio_p75"]
-    pids = {r["pid"] for r in rows}  # each case in a fresh process of its own
+        assert r["processes"] == 1 and len(r["process_medians"]) == 1 and "ratios" not in r
+    pids = {pid for r in rows for pid in r["pids"]}  # each case in a fresh process of its own
     assert len(pids) == len(rows) and os.getpid() not in pids
     cheap = pairs.ratio({"results": rows}, "mlp", "cheap")["ratio_median"]
     assert np.isfinite(cheap) and cheap > 0  # (a ratio of times: never judged in a test)
@@ -355,6 +356,24 @@ def test_pairs_benchmark_writes_a_ratio_per_model_and_restores_threads(tmp_path,
     assert [t["measure"] for t in summary] == ["pairs"] * 5
     out = capsys.readouterr().out
     assert "engine / hand NumPy = " in out and "engine fwd+bwd / engine fwd = " in out
+
+
+def test_pairs_of_several_processes_are_pooled():
+    """A case measured in several fresh processes: quantiles of all their pair ratios together
+    (NumPy's on the concatenation), each process's own median listed beside them."""
+    from tinygrad_edu.bench import pairs
+
+    rng = np.random.default_rng(0)
+    runs = [rng.normal(m, 0.03, 40) for m in (1.02, 1.05, 1.09)]
+    rows = [{"model": "mlp", "what": "step", "pairs": 40, "ratio_median": float(np.median(r)),
+             "ratios": r.tolist(), "pid": 100 + i} for i, r in enumerate(runs)]
+    row = pairs.combine(rows)
+    pooled = np.concatenate(runs)
+    assert row["ratio_median"] == pytest.approx(np.median(pooled))
+    assert (row["ratio_p25"], row["ratio_p75"]) == pytest.approx(
+        (np.percentile(pooled, 25), np.percentile(pooled, 75)))
+    assert row["process_medians"] == [np.median(r) for r in runs] and row["pids"] == [100, 101, 102]
+    assert (row["processes"], row["pairs"]) == (3, 40) and "ratios" not in row
 
 
 def test_a_failing_pairs_process_raises_with_its_error():

@@ -295,7 +295,9 @@ def format_targets(rows: list[dict]) -> str:
         )
     lines.append(
         "(value: measured by 'pairs' (engine and reference alternating step by step, one BLAS "
-        "thread, a fresh process per case: the median pair ratio) or 'blocks' (the median over "
+        "thread, fresh processes per case, 3 in a full run: the median of their pooled pair "
+        "ratios) or "
+        "'blocks' (the median over "
         "rounds of same-round block "
         "ratios); blocks: the block value beside a pairs value; pooled: ratio of block medians "
         "over all rounds; minima: ratio of fastest calls)"
@@ -324,7 +326,8 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
         + f"; malloc {env['malloc'].split(':')[0]}. Step times are medians of side-by-side "
         "blocks. Ratios are to a hand-written NumPy forward + backward of the same model. "
         "Measured by 'pairs': the engine and the reference alternate step by step on one BLAS "
-        "thread, each case in a fresh process (the median of the pair ratios: drift cancels "
+        "thread, each case in three fresh processes (the median of their pooled pair ratios: "
+        "drift cancels "
         "within a pair; PyTorch on one thread of its own, where no pool spins); by 'blocks': the "
         "median over rounds of the ratio of the two blocks of a round. 'blocks' beside a pairs "
         "value is the block measurement of the same ratio."

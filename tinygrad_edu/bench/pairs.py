@@ -25,7 +25,10 @@ fresh process (six random heap offsets) and at 1.06x after the CNN training-step
 1.19x after the block benchmarks of the MLP and CNN (PyTorch, MyGrad and autograd included);
 the CNN step 1.07x fresh, 1.10-1.13x after those. The cause is not pinned (the step leaves a
 heap of freed buffers, and the engine's forward allocates more of its temporaries than the
-hand-written one: my guess), so a case no longer inherits the previous one's heap.
+hand-written one: my guess), so a case no longer inherits the previous one's heap. Fresh
+processes differ too (the MLP step's median 1.052-1.062x over six of them in a row, with the
+same code): each case runs in ``PROCESSES`` of them (one with ``--quick``), and its row pools
+their pairs and lists each process's median.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ CASES = (
 # alternating, so its ratio to PyTorch is free of the drift that moves the blocks' microseconds
 TORCH_CASES = (("mlp", "torch"), ("cnn", "torch"), ("mlp", "torch-gemms"), ("chain", "torch"))
 CHAIN_PAIRS = 100  # chains of ~25 ms each
+# fresh processes per case: the median pair ratio moves from one fresh process to the next by
+# more than within one (the same code, minutes apart: the MLP step 1.052-1.062x in six
+# processes, 1.039x and 1.070x in two full runs), so each case pools the pairs of several
+PROCESSES = 3
 
 
 LABELS = {
@@ -133,13 +140,29 @@ def _row(kind: str, what: str, fe, fh, n: int, warm: int) -> dict:
         r = pairs(fe, fh, n)
     finally:
         gc.unfreeze()
+    return {"model": kind, "what": what, "pairs": n, **_quantiles(r), "ratios": r.tolist()}
+
+
+def _quantiles(r) -> dict:
     return {
-        "model": kind,
-        "what": what,
-        "pairs": n,
         "ratio_median": float(np.median(r)),
         "ratio_p25": float(np.percentile(r, 25)),
         "ratio_p75": float(np.percentile(r, 75)),
+    }
+
+
+def combine(rows: list[dict]) -> dict:
+    """One case's row from the rows of its processes: quantiles of all their pair ratios
+    pooled, and each process's median beside them (the raw ratios are dropped)."""
+    pooled = np.concatenate([np.asarray(r["ratios"], float) for r in rows])
+    return {
+        "model": rows[0]["model"],
+        "what": rows[0]["what"],
+        "pairs": rows[0]["pairs"],
+        "processes": len(rows),
+        **_quantiles(pooled),
+        "process_medians": [r["ratio_median"] for r in rows],
+        "pids": [r["pid"] for r in rows],
     }
 
 
@@ -198,14 +221,17 @@ def run(cfg: H.Config, steps: int | None = None) -> dict:
         cases += TORCH_CASES
     for kind, what in cases:
         n = steps or (2 if cfg.quick else {"mlp": 400, "chain": CHAIN_PAIRS}.get(kind, 150))
-        row = measure_fresh(kind, what, n)
+        procs = 1 if cfg.quick else PROCESSES
+        row = combine([measure_fresh(kind, what, n) for _ in range(procs)])
         rows.append(row)
         label, ratio = LABELS[what]
         if kind == "chain":
             label = "per-op chain"
+        each = " ".join(f"{m:.3f}x" for m in row["process_medians"])
         print(
             f"{kind.upper():4s} {label:18s} {ratio} = {row['ratio_median']:.3f}x  "
-            f"(p25..p75 {row['ratio_p25']:.3f}..{row['ratio_p75']:.3f}, {n} pairs)"
+            f"(p25..p75 {row['ratio_p25']:.3f}..{row['ratio_p75']:.3f}, {procs} x {n} pairs; "
+            f"per process {each})"
         )
     H.write_json(cfg, "pairs", {"results": rows})
     return {"results": rows}
