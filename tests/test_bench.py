@@ -193,7 +193,8 @@ def test_scaling_families_span_the_issue_range():
     """Both families run from ~1e2 to ~1e5 parameters: depth at width 8, and width."""
     cfg = H.Config.make()
     for family in ("deep", "wide"):
-        counts = [sum(a * b + b for a, b in zip(s[:-1], s[1:])) for s in numdiff._sizes(family, cfg)]
+        sizes = numdiff._sizes(family, cfg)
+        counts = [sum(a * b + b for a, b in zip(s[:-1], s[1:])) for s in sizes]
         assert counts == sorted(counts) and counts[0] < 200 and 9e4 < counts[-1] < 2e5
     assert {len(s) for s in numdiff._sizes("deep", cfg)} == {3, 7, 20, 67, 248, 732, 1472}
 

@@ -258,19 +258,24 @@ def _scaling_plot(cfg: H.Config, scaling: dict) -> None:
             # a guide of the lecture's slope through the largest network's point
             ax.loglog(n, t[-1] * (n / n[-1]) ** power, ":", color="k", lw=0.8,
                       label="slopes 2 and 1 (guides)" if power == 2 else None)
-            where = f" for N >= {FIT_MIN_N:.0e}" if "large N" in fits[key] else ""
-            ax.loglog(n, t, "-", color=color,
-                      label=f"{label}: slope {slope(fits, key):.2f}{where}")
+            f = fits[key]
+            large = f", {f['large N']:.2f} for N >= 1e4" if "large N" in f else ""
+            ax.loglog(n, t, "-", color=color, label=f"{label}: slope {f['all']:.2f}{large}")
             ext = np.array([r["extrapolated"] for r in rows]) & (key == "numerical_s")
             ax.loglog(n[~ext], t[~ext], "o", color=color)
             if ext.any():
                 ax.loglog(n[ext], t[ext], "o", mfc="white", color=color,
                           label="extrapolated from a subset of coordinates")
         ax.set_xlabel("parameters N")
-        ax.set_title(f"{family}: {title}\nthe ratio of the two: slope "
-                     f"{slope(fits, 'speedup'):.2f}", fontsize=9)
+        r = fits["speedup"]
+        large = f", {r['large N']:.2f} for N >= 1e4" if "large N" in r else ""
+        ax.set_title(f"{family}: {title}\nthe ratio of the two: slope {r['all']:.2f}{large}",
+                     fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="lower right")
+    keys = ("numerical_s", "backprop_s")
+    times = [r[k] for f in FAMILIES for r in scaling[f]["rows"] for k in keys]
+    axes[0].set_ylim(min(times) / 3000, max(times) * 3)  # room below the data for the legends
     axes[0].set_ylabel("seconds for one full gradient")
     fig.suptitle("Numerical differentiation vs backprop (tinygrad_edu, batch 1024, float64)",
                  fontsize=10)

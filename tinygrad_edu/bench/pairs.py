@@ -214,7 +214,7 @@ def _child(kind: str, what: str, n: int, pin: bool) -> None:
 def run(cfg: H.Config, steps: int | None = None) -> dict:
     """Every case, each in a fresh process on one BLAS thread (this process's thread limits
     are not touched); PyTorch's with ``cfg.compare`` when it is installed."""
-    print(H.banner("alternating step pairs, one BLAS thread, one fresh process per case"))
+    print(H.banner("alternating step pairs, one BLAS thread, fresh processes per case"))
     rows = []
     cases = CASES
     if cfg.compare and importlib.util.find_spec("torch") is not None:
