@@ -153,17 +153,19 @@ class Optimizer:
     # -- the training-loop calls ------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros."""
+        if set_to_none:  # (the attribute, not the property: once per parameter)
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p._grad = None
+            return
         for group in self.param_groups:
             for p in group["params"]:
-                if p._grad is None:  # (the attribute, not the property: once per parameter)
+                g = p._grad
+                if g is None:
                     continue
-                if set_to_none:
-                    p._grad = None
-                else:
-                    g = p._grad
-                    if g.requires_grad:  # a create_graph gradient: cut it from its graph
-                        g = p.grad = Tensor._wrap(np.zeros_like(g.data))
-                    g.data[...] = 0
+                if g.requires_grad:  # a create_graph gradient: cut it from its graph
+                    g = p.grad = Tensor._wrap(np.zeros_like(g.data))
+                g.data[...] = 0
 
     def step(self, closure: Callable | None = None):
         """Apply one update to every parameter that has a gradient.
