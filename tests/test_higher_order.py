@@ -268,3 +268,51 @@ def test_tg_grad_only_replays_what_reaches_the_inputs():
     np.testing.assert_allclose(ggx.numpy(), 6 * x.data)
     with pytest.raises(NotImplementedError, match="FirstOrderCube"):
         tg.grad(y, [x, c], create_graph=True)  # now c is wanted: the path goes through it
+
+
+# -- a tensor and its detached alias: two inputs on one array -------------------------------------
+_ALIAS_OPS = {  # (x lies in [0.5, 1.5]: no division by zero, no log of a negative)
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "rdiv": lambda a, b: b / a,
+    "pow": lambda a, b: a**b,
+    "rpow": lambda a, b: b**a,
+    "matmul": lambda a, b: a @ b,
+    "rmatmul": lambda a, b: b @ a,
+    "linear": lambda a, b: tg.nn.functional.linear(a, b, b[0]),
+    "where": lambda a, b: tg.where(a > 1, a, b) * b,
+}
+
+
+@pytest.mark.parametrize("op", sorted(_ALIAS_OPS))
+def test_a_detached_alias_is_a_constant_to_second_order(op):
+    """f(x, x.detach()): the second argument is the same array as the first, but a constant.
+    Its first and second derivatives must equal those of f(x, c) with c an independent copy:
+    the engine once matched a saved array to the first input holding it, so the alias was
+    differentiated as x (for x * x.detach(), d2/dx2 = 1 instead of 0), quietly."""
+    f = _ALIAS_OPS[op]
+
+    def derivatives(second):
+        x = x64(3, 3, lo=0.5, hi=1.5)
+        b = x.detach() if second == "alias" else tg.tensor(x.data.copy())
+        (g,) = tg.grad(f(x, b).sum(), x, create_graph=True)
+        if not g.requires_grad:  # nothing of g depends on x: the second derivative is 0
+            return g.data, np.zeros_like(x.data)
+        (h,) = tg.grad((g * g).sum(), x, allow_unused=True)
+        return g.data, np.zeros_like(x.data) if h is None else h.data
+
+    (g_alias, h_alias), (g_copy, h_copy) = derivatives("alias"), derivatives("copy")
+    np.testing.assert_allclose(g_alias, g_copy, rtol=1e-12)
+    np.testing.assert_allclose(h_alias, h_copy, rtol=1e-12, atol=1e-12)
+
+
+def test_a_detached_alias_changed_in_place_still_stops_backward():
+    """The alias reaches forward as a view of the shared array, but what Mul saved for it is
+    still version-checked: changing the detached tensor in place before backward raises."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    d = h.detach()
+    y = (h * d).sum()
+    d.add_(1.0)  # d is not recorded (it needs no grad), but it shares h's memory and version
+    with pytest.raises(RuntimeError, match=r"Mul\.backward: .* was modified by `add_`"):
+        y.backward()
