@@ -71,28 +71,27 @@ class Context:
     def save_for_backward(self, *values) -> None:
         self._saved = values
 
-    def _resolve(self, out: Tensor, arrays: tuple) -> None:
+    def _resolve(self, out: Tensor, arrays: tuple | None = None) -> None:
         """Map each saved array to an input, the output, or a constant (recording only).
 
-        ``arrays`` are what forward received, one per input: a saved array is an input's when
-        it *is* that argument. (Matching it against the inputs' own arrays instead picked the
+        A saved array is an input's when it *is* the array forward received for it: the
+        input's own array, or, where two different tensors share one array (``x`` and
+        ``x.detach()``), the view ``apply`` handed over for the later one (``arrays``, what
+        forward received, is passed only then). Matching the shared array itself picked the
         first input holding it: for ``x * x.detach()`` the alias was differentiated as ``x``,
-        and a second derivative came out 1 instead of 0, quietly. ``apply`` hands two tensors
-        that share one array to forward as two objects.)"""
+        and a second derivative came out 1 instead of 0, quietly."""
         saved, inputs = self._saved, self.inputs
-        if len(saved) == len(inputs):
+        if arrays is None and len(saved) == len(inputs):
             # the common case (Mul, Pow, MatMul, ...): it saved exactly its arguments, in order,
             # none with a version counter yet (so each is at version 0). Nothing to build:
             # saved_tensors hands back the inputs themselves after checking their versions
             # (measured: ~4.8K instructions fewer per Mul on the per-op chain, no tuples made)
-            for v, x, a in zip(saved, arrays, inputs):
-                if v is not x:
+            for v, a in zip(saved, inputs):
+                if a is v:  # a Python scalar argument
+                    if type(a) is _ndarray:
+                        break  # an array argument: saved_tensors wraps it, the generic way
+                elif not (isinstance(a, Tensor) and a.data is v and a._vc is None):
                     break
-                if isinstance(a, Tensor):
-                    if a._vc is not None:
-                        break
-                elif type(a) is _ndarray:
-                    break  # an array argument: saved_tensors wraps it, the generic way
             else:
                 self._slots = _INPUTS
                 self._saved = ()
@@ -101,9 +100,9 @@ class Context:
         for v in saved:
             slot = None
             if type(v) is _ndarray:
-                for i, x in enumerate(arrays):
-                    if x is v and isinstance(inputs[i], Tensor):
-                        vc = inputs[i]._vc  # (Tensor._version, inlined: runs for every record)
+                for i, a in enumerate(inputs):
+                    if isinstance(a, Tensor) and (a.data if arrays is None else arrays[i]) is v:
+                        vc = a._vc  # (Tensor._version, inlined: this runs for every record)
                         slot = (0, i, vc[0] if vc else 0)
                         break
                 else:
@@ -292,7 +291,7 @@ class Function:
             _tape.check_finite(x.data, cls.__name__, "forward", None)
         if record:
             if ctx._saved:
-                ctx._resolve(x, ())  # x's own array: saved as the output, at its new version
+                ctx._resolve(x)  # x's own array: saved as the output, at its new version
             prev = x._record
             x._record = rec = _state.tape.append(cls, ctx, x)
             rec.prev = prev  # x's earlier producer (for the tape listing and viz)
@@ -322,9 +321,10 @@ class Function:
                 xb, nb = b.data, on and b.requires_grad
             else:
                 xb, nb = b, False
+            arrays = None  # (set only when two tensors share one array: see _resolve)
             if xb is xa and b is not a:  # two tensors on one array (x and x.detach()):
                 xb = xb.view()  # forward gets two objects, so a saved array names its input
-            arrays = (xa, xb)
+                arrays = (xa, xb)
             record = na or nb
             ctx = _new(Context)  # Context(args, needs), without a Python __init__ frame
             ctx.inputs, ctx.needs_input_grad = args, _NEEDS2[2 * na + nb]
@@ -336,7 +336,7 @@ class Function:
             ctx = _new(Context)
             ctx.inputs, ctx.needs_input_grad = args, _NEEDS1[record]
             ctx._saved = ctx._slots = ()
-            arrays = (a.data,)
+            arrays = None
             data = cls.forward(ctx, a.data, **kwargs) if kwargs else cls.forward(ctx, a.data)
         elif n == 3 and isinstance(args[0], Tensor) and isinstance(args[1], Tensor) and (
             isinstance(args[2], Tensor)
@@ -347,18 +347,20 @@ class Function:
             ctx = _new(Context)
             ctx.inputs, ctx.needs_input_grad = args, (na, nb, nc)
             ctx._saved = ctx._slots = ()
-            arrays = (a.data, b.data, c.data)
-            if arrays[0] is arrays[1] or arrays[1] is arrays[2] or arrays[0] is arrays[2]:
-                arrays = _distinct(args, arrays)
-            data = cls.forward(ctx, *arrays, **kwargs)
+            xa, xb, xc = a.data, b.data, c.data
+            arrays = None
+            if xa is xb or xb is xc or xa is xc:
+                arrays = xa, xb, xc = _distinct(args, (xa, xb, xc))
+            data = cls.forward(ctx, xa, xb, xc, **kwargs)
         else:
             needs = tuple([on and isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
             ctx = Context(args, needs)
-            arrays = tuple([a.data if isinstance(a, Tensor) else a for a in args])
-            if len(set(map(id, arrays))) < n:  # an array (or constant) passed twice
-                arrays = _distinct(args, arrays)
-            data = cls.forward(ctx, *arrays, **kwargs)
+            given = [a.data if isinstance(a, Tensor) else a for a in args]
+            arrays = None
+            if len(set(map(id, given))) < n:  # an array (or a constant) passed twice
+                arrays = given = _distinct(args, given)
+            data = cls.forward(ctx, *given, **kwargs)
         if type(data) is not _ndarray:
             raw, data = data, np.asarray(data)  # NumPy returns scalars from 0-d arithmetic
             if ctx._saved:  # a saved 0-d result must still be recognised as the output
