@@ -217,7 +217,7 @@ class FirstOrderCube(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
+        (x,) = (t.data for t in ctx.saved_tensors)
         return tg.Tensor._wrap(grad.data * 3 * x**2)
 
 

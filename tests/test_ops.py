@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
-from tinygrad_edu.ops import conv, elementwise as ew, linalg, reduce as rd, shape as sh
+from tinygrad_edu.ops import conv, elementwise as ew, linalg, loss as _loss, reduce as rd, shape as sh
 from tinygrad_edu.testing import Drawn, axes, check_op, check_op_on, shapes
 
 
@@ -441,14 +441,14 @@ CASES = [
     ),
     Case(
         "nll_loss", "NllLoss",
-        lambda x, target, weight, reduction: rd.NllLoss.apply(
+        lambda x, target, weight, reduction: _loss.NllLoss.apply(
             x, target=target, weight=None if weight is None else weight.astype(x.dtype),
             reduction=reduction),
         np_nll, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
     ),
     Case(
         "cross_entropy", "CrossEntropy",
-        lambda x, target, weight, reduction: rd.CrossEntropy.apply(
+        lambda x, target, weight, reduction: _loss.CrossEntropy.apply(
             x, target=target, weight=None if weight is None else weight.astype(x.dtype),
             reduction=reduction),
         np_cross_entropy, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,

@@ -86,17 +86,16 @@ from .ops import (
     var,
     where,
 )
-from .tape import (
+from .grad_mode import (
     AnomalyError,
-    Tape,
     detect_anomaly,
     enable_grad,
-    get_tape,
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,
 )
+from .tape import Tape, get_tape
 from .tensor import (
     Tensor,
     bool_,

@@ -61,7 +61,7 @@ def grad(
     seeds = [_initial_grad(o, g, "grad") for o, g in zip(outs, gouts)]
     if retain_graph is None:
         retain_graph = create_graph
-    found = _tape.run_backward(
+    found = _tape.backward(
         outs, seeds, retain_graph=retain_graph, create_graph=create_graph, wanted=ins
     )
     result = []
@@ -114,7 +114,7 @@ def backward_steps(output: Tensor, gradient=None, retain_graph: bool = False) ->
     if not output.requires_grad:
         raise RuntimeError("backward_steps: the output does not require grad")
     seed = _initial_grad(output, gradient, "backward_steps")
-    gen = _tape.replay([output], [seed], retain_graph, False, None, {}, True)
+    gen = _tape.replay([output], [seed], retain_graph, False)
     for i, (rec, inputs, g_out, g_in) in enumerate(gen):
         yield BackwardStep(i, rec.name, inputs, g_out, g_in)
 

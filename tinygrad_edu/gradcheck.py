@@ -27,7 +27,7 @@ import numpy as np
 
 from . import ops
 from .autograd import grad as _grad
-from .tape import enable_grad, no_grad
+from .grad_mode import enable_grad, no_grad
 from .tensor import Tensor
 
 __all__ = ["GradcheckError", "numerical_grad", "gradcheck", "gradgradcheck", "main"]
@@ -368,7 +368,7 @@ def _grid(rng, shape, lo=-2.0, hi=2.0, offset=0.3) -> np.ndarray:
 
 def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
     """One or more (function, input arrays) per primitive, away from kinks and ties."""
-    from .ops import conv, elementwise as ew, reduce as rd, shape as sh
+    from .ops import conv, elementwise as ew, loss as _loss, reduce as rd, shape as sh
 
     def arr(*shape, lo=-2.0, hi=2.0, offset=0.3):
         return _grid(rng, shape, lo, hi, offset).reshape(shape)
@@ -409,15 +409,15 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "SumTo": [(lambda x: ops.sum_to(x, (3, 1)), [arr(2, 3, 4)])],
         "LogSoftmax": [(lambda x: ops.log_softmax(x, 1), [arr(2, 3, 4)])],
         "NllLoss": [
-            (lambda x: rd.NllLoss.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
+            (lambda x: _loss.NllLoss.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
              [arr(3, 4)]),
-            (lambda x: rd.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
+            (lambda x: _loss.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
                                         weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
         ],
         "CrossEntropy": [
-            (lambda x: rd.CrossEntropy.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
+            (lambda x: _loss.CrossEntropy.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
              [arr(3, 4)]),
-            (lambda x: rd.CrossEntropy.apply(x, target=np.array([1, 3, 0]), reduction="none",
+            (lambda x: _loss.CrossEntropy.apply(x, target=np.array([1, 3, 0]), reduction="none",
                                              weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
         ],
         "Reshape": [(lambda x: ops.reshape(x, (4, 3)), [arr(3, 4)])],

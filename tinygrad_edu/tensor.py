@@ -1,5 +1,10 @@
 """Tensor: an ndarray (``.data``), an optional gradient (``.grad``), and a link to the record
-that produced it. Every operator calls a primitive in ``ops`` or a composite built from them.
+that produced it (``._record``, PyTorch's ``grad_fn``).
+
+This file holds what autodiff needs of a tensor: making one, ``backward``, accumulating
+``.grad``, the version counter that guards in-place changes, and the arithmetic operators.
+The rest of PyTorch's tensor methods (reductions, shapes, comparisons, conversions) are plain
+forwards to ``ops`` in ``tensor_methods.py``, which ``Tensor`` inherits.
 
 The one back-edge in the dependency graph is here: operators reach ``ops`` through a single
 late import at the bottom of this file (``x * y`` must call ``ops.mul``).
@@ -7,14 +12,13 @@ late import at the bottom of this file (``x * y`` must call ``ops.mul``).
 
 from __future__ import annotations
 
-import collections
-import numbers
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from . import tape as _tape
-from ._shapes import broadcast_shapes, normalize_axis, prod, unbroadcast
+from ._shapes import unbroadcast
+from .grad_mode import _modes, user_frame
+from .tensor_methods import TensorMethods
 
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -27,8 +31,6 @@ uint8 = np.dtype("uint8")
 bool_ = np.dtype("bool")
 
 _default_float = float32
-
-MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
 
 def set_default_dtype(dtype) -> None:
@@ -70,27 +72,19 @@ def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
         )
 
 
-def _arith(primitive: str, op: str, reflected: bool = False):
-    """The operator method of a binary primitive (``Mul`` for ``*``). A float tensor with a
-    Python float or int goes straight to the primitive: NumPy keeps the scalar weak (the dtype
-    stays) and no shape can clash, so ops' checks have nothing to do (two Python frames an op
-    fewer: the per-op overhead benchmark's chain is x * s + s)."""
+class _Version:
+    """How often a tensor's memory was changed in place, and by what (for the error a
+    backward raises when it needed the old value). Views share their base's."""
 
-    fn = None  # the primitive, looked up at the first call (ops imports this module)
+    __slots__ = ("count", "last", "shared")
 
-    def method(self, other):
-        nonlocal fn
-        if fn is None:
-            fn = getattr(ops.ew, primitive)
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
-            return fn.apply(other, self) if reflected else fn.apply(self, other)
-        return ops._binary(fn, op, other, self) if reflected else ops._binary(fn, op, self, other)
-
-    method.__name__ = f"__{'r' if reflected else ''}{'truediv' if op == 'div' else op}__"
-    return method
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = ""  # the in-place op and its source line
+        self.shared = False  # another tensor (a view, or a detached alias) uses this memory
 
 
-class Tensor:
+class Tensor(TensorMethods):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
     >>> import tinygrad_edu as tg
@@ -102,12 +96,11 @@ class Tensor:
 
     __slots__ = ("data", "requires_grad", "_grad", "_record", "_vc", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    _is_parameter = False  # True for nn.Parameter
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
         self.data = _to_array(data, dtype)
-        self._grad = None
-        self._record = None
-        self._vc = None
+        self._grad = self._record = self._vc = None
         self.requires_grad = False
         if requires_grad:
             _check_can_require_grad(self.data.dtype, "Tensor(requires_grad=True)")
@@ -117,14 +110,10 @@ class Tensor:
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
-        t.data = data
-        t.requires_grad = requires_grad
-        t._grad = None
-        t._record = None
-        t._vc = None
+        t.data, t.requires_grad = data, requires_grad
+        t._grad = t._record = t._vc = None
         return t
 
-    # -- basic attributes ------------------------------------------------------------------
     @property
     def grad(self) -> "Tensor | None":
         return self._grad
@@ -159,9 +148,6 @@ class Tensor:
     def ndim(self) -> int:
         return self.data.ndim
 
-    def dim(self) -> int:
-        return self.data.ndim
-
     @property
     def dtype(self) -> np.dtype:
         return self.data.dtype
@@ -169,83 +155,6 @@ class Tensor:
     @property
     def device(self) -> str:
         return "cpu"
-
-    def size(self, dim: int | None = None):
-        """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
-        if dim is None:
-            return self.data.shape
-        return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
-
-    def numel(self) -> int:
-        return int(self.data.size)
-
-    nelement = numel
-
-    @property
-    def itemsize(self) -> int:
-        return self.data.itemsize
-
-    @property
-    def nbytes(self) -> int:
-        return self.data.nbytes
-
-    @property
-    def _version(self) -> int:
-        return self._vc[0] if self._vc else 0
-
-    def item(self):
-        if self.data.size != 1:
-            raise ValueError(
-                f"item: only a one-element tensor can be converted to a Python scalar, this "
-                f"one has shape {self.data.shape}"
-            )
-        return self.data.item()
-
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), like ``torch.Tensor.numpy``."""
-        if self.requires_grad:
-            raise RuntimeError(
-                "numpy: can't call numpy() on a tensor that requires grad; use "
-                "tensor.detach().numpy() (or .data)"
-            )
-        return self.data
-
-    def tolist(self):
-        return self.data.tolist()
-
-    def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
-
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
-
-    def __iter__(self):
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is "
-                "ambiguous; use .any() or .all()"
-            )
-        return bool(self.data)
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
 
     __hash__ = object.__hash__
 
@@ -260,6 +169,7 @@ class Tensor:
             extras.append("requires_grad=True")
         tail = "".join(", " + e for e in extras)
         return f"tensor({body}{tail})"
+
 
     # -- autograd ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
@@ -279,54 +189,44 @@ class Tensor:
         grad = _initial_grad(self, gradient, "backward")
         if retain_graph is None:
             retain_graph = create_graph
-        _tape.run_backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
+        tape.backward([self], [grad], retain_graph=retain_graph, create_graph=create_graph)
 
     def _accumulate_grad(self, g: "Tensor", create_graph: bool, adopted: set) -> None:
-        """Add a finished gradient into a leaf's ``.grad`` (the ``+=`` of accumulation).
+        """Add a finished gradient into a leaf's ``.grad``.
 
         The first gradient's buffer is adopted without a copy unless it is read-only (a
-        broadcast view) or its memory was already adopted by another leaf in this backward
-        (``adopted`` holds the owners' ids): later accumulation is in place, so no two
-        leaves may share a buffer.
+        broadcast view) or another leaf adopted the same memory in this backward (``adopted``
+        holds those buffers' ids): a later backward adds into ``.grad`` in place, and two
+        leaves must never share that buffer.
         """
         if create_graph:
             self._grad = g if self._grad is None else self._grad + g
-            return
-        arr = g.data
-        if self._grad is None:
+        elif self._grad is None:
+            arr = g.data
             owner = arr if arr.base is None else arr.base
             if not arr.flags.writeable or id(owner) in adopted:
                 arr = owner = arr.copy()
             adopted.add(id(owner))
-            self._grad = g if arr is g.data else Tensor._wrap(arr)  # (no copy: adopted)
+            self._grad = Tensor._wrap(arr)
         elif self._grad.requires_grad:
-            self._grad = Tensor._wrap(self._grad.data + arr)
+            self._grad = Tensor._wrap(self._grad.data + g.data)
         else:
-            self._grad.data += arr
+            self._grad.data += g.data
 
-    def _reduce_to(self, like: "Tensor", op: str) -> "Tensor":
-        """This gradient summed down to ``like``'s shape and cast to its dtype (the replay's
-        single unbroadcast). Recorded through ``ops`` when the gradient itself needs grad."""
+    def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
+        """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
+        one unbroadcast. Recorded (``ops.sum_to``) when the gradient itself requires grad."""
         shape, dtype = like.data.shape, like.data.dtype
         g = self
-        gshape = g.data.shape
-        if gshape != shape:
-            # shape must broadcast to gshape: no more dims, each 1 or equal (plain Python)
-            lead = len(gshape) - len(shape)
-            fits = lead >= 0 and (
-                gshape[lead:] == shape  # (summed over leading axes only: the common case)
-                or all(n == 1 or n == m for n, m in zip(shape, gshape[lead:]))
-            )
-            if not fits:
+        if g.data.shape != shape:
+            lead = g.ndim - len(shape)
+            if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.data.shape[lead:])):
                 raise RuntimeError(
                     f"{op}.backward returned a gradient of shape {g.data.shape} for an input "
                     f"of shape {shape}; a gradient must have the input's shape or a shape the "
                     "input broadcasts to"
                 )
-            if g.requires_grad:
-                g = ops.sum_to(g, shape)
-            else:
-                g = Tensor._wrap(unbroadcast(g.data, shape))
+            g = ops.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g.data, shape))
         if g.data.dtype != dtype:
             g = ops.cast(g, dtype) if g.requires_grad else Tensor._wrap(g.data.astype(dtype))
         return g
@@ -334,7 +234,7 @@ class Tensor:
     def detach(self) -> "Tensor":
         """A new tensor sharing this one's data, cut from the graph."""
         t = Tensor._wrap(self.data)
-        t._vc = self._shared_vc()
+        t._vc = self._shared_version()
         return t
 
     def detach_(self) -> "Tensor":
@@ -359,44 +259,31 @@ class Tensor:
             "intermediate tensor"
         )
 
-    def zero_(self) -> "Tensor":
-        return self._inplace_fill(0, "zero_")
+    # -- version counter: in-place changes are counted, so a stale saved value is caught ----
+    @property
+    def _version(self) -> int:
+        return 0 if self._vc is None else self._vc.count
 
-    def fill_(self, value) -> "Tensor":
-        return self._inplace_fill(value, "fill_")
-
-    def _inplace_fill(self, value, op: str) -> "Tensor":
-        self._check_inplace(op)
-        self.data[...] = value
-        self._bump_version(op)
-        return self
-
-    # -- version counter (in-place safety) ---------------------------------------------------
-    def _shared_vc(self) -> list:
-        """This tensor's version box, made on first use so views can share it; marked shared
-        (its third entry), so an in-place op that the tape cannot follow through the other
-        aliases refuses to be recorded."""
+    def _shared_version(self) -> _Version:
+        """This tensor's version counter, for a view or alias to share. Marked shared, so an
+        in-place op that the tape could not follow through the other names is refused."""
         if self._vc is None:
-            self._vc = [0, None, True]
-        else:
-            self._vc[2] = True
+            self._vc = _Version()
+        self._vc.shared = True
         return self._vc
 
     def _bump_version(self, op: str | None = None, label: str | None = None) -> None:
-        """Count an in-place change and remember it (``op`` and the user's source line, or a
-        ready-made ``label``: optimizers pass one and skip the frame walk) for the error a
-        backward raises when it needed the old value."""
-        vc = self._vc
-        if vc is None:
-            vc = self._vc = [0, None, False]  # [version, last in-place change, shared]
-        vc[0] += 1
+        """Count an in-place change and remember it: ``op`` and the user's source line, or a
+        ready-made ``label`` (optimizers pass one, naming themselves)."""
+        if self._vc is None:
+            self._vc = _Version()
+        self._vc.count += 1
         if label is None:
-            what = f"`{op}`" if op else "an in-place operation"
-            label = f"{what} at {_tape._user_frame()}"
-        vc[1] = label
+            label = f"{f'`{op}`' if op else 'an in-place operation'} at {user_frame()}"
+        self._vc.last = label
 
     def _check_inplace(self, op: str) -> None:
-        if _tape._state.grad_enabled and self.requires_grad:
+        if _modes.grad_enabled and self.requires_grad:
             if self._record is None:
                 raise RuntimeError(
                     f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being "
@@ -408,59 +295,15 @@ class Tensor:
                 f"{self.shape}); use the out-of-place form (x = x + y), or detach() first"
             )
 
-    # -- dtype conversions --------------------------------------------------------------------
-    def astype(self, dtype) -> "Tensor":
-        return ops.cast(self, np.dtype(dtype))
-
-    def to(self, *args, **kwargs) -> "Tensor":
-        """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif not (isinstance(a, str) and a.startswith("cpu")):
-                dtype = a
-        return self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
-
-    def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.astype(dtype)
-
-    def float(self) -> "Tensor":
-        return self.to(float32)
-
-    def double(self) -> "Tensor":
-        return self.to(float64)
-
-    def half(self) -> "Tensor":
-        return self.to(float16)
-
-    def long(self) -> "Tensor":
-        return self.to(int64)
-
-    def int(self) -> "Tensor":
-        return self.to(int32)
-
-    def bool(self) -> "Tensor":
-        return self.to(bool_)
-
-    def cpu(self) -> "Tensor":
-        return self
-
-    def clone(self) -> "Tensor":
-        return ops.clone(self)
-
-    def contiguous(self) -> "Tensor":
-        return self
-
-    def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
-
-    # -- arithmetic operators -------------------------------------------------------------------
-    __add__, __radd__ = _arith("Add", "add"), _arith("Add", "add", reflected=True)
-    __sub__, __rsub__ = _arith("Sub", "sub"), _arith("Sub", "sub", reflected=True)
-    __mul__, __rmul__ = _arith("Mul", "mul"), _arith("Mul", "mul", reflected=True)
-    __truediv__, __rtruediv__ = _arith("Div", "div"), _arith("Div", "div", reflected=True)
-
+    # -- arithmetic operators: each one is a primitive (or a composite) in ops ---------------
+    def __add__(self, other): return ops.add(self, other)
+    def __radd__(self, other): return ops.add(other, self)
+    def __sub__(self, other): return ops.sub(self, other)
+    def __rsub__(self, other): return ops.sub(other, self)
+    def __mul__(self, other): return ops.mul(self, other)
+    def __rmul__(self, other): return ops.mul(other, self)
+    def __truediv__(self, other): return ops.div(self, other)
+    def __rtruediv__(self, other): return ops.div(other, self)
     def __pow__(self, other): return ops.pow(self, other)
     def __rpow__(self, other): return ops.pow(other, self)
     def __matmul__(self, other): return ops.matmul(self, other)
@@ -475,7 +318,7 @@ class Tensor:
     def __mod__(self, other):
         return Tensor._wrap(np.mod(self.data, _raw(other)))
 
-    # in-place: the buffer changes and the version counter moves on (see _check_inplace)
+    # -- in place: the buffer changes and the version counter moves on ------------------------
     def __iadd__(self, other): return self._inplace(np.add, other, "+=")
     def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
     def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
@@ -489,219 +332,40 @@ class Tensor:
 
     def mul_(self, other): return self._inplace(np.multiply, other, "mul_")
     def div_(self, other): return self._inplace(np.divide, other, "div_")
+    def zero_(self): return self._assign(..., 0, "zero_")
+    def fill_(self, value): return self._assign(..., value, "fill_")
+    def copy_(self, src): return self._assign(..., src, "copy_")
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self.data, _raw(min), _raw(max), out=self.data)
         self._bump_version("clamp_")
         return self
 
-    def copy_(self, src) -> "Tensor":
-        self._check_inplace("copy_")
-        self.data[...] = _raw(src)
-        self._bump_version("copy_")
-        return self
+    def __setitem__(self, index, value) -> None:
+        self._assign(index, value, "__setitem__", shown_as="x[index] = value")
 
     def _inplace(self, ufunc, other, op: str) -> "Tensor":
         self._check_inplace(op)
-        if isinstance(other, Tensor) and other.requires_grad and _tape._state.grad_enabled:
-            raise RuntimeError(
-                f"{op}: the right-hand side requires grad, so the result must be recorded; "
-                "write x = x + y (out of place) instead"
-            )
+        _refuse_recorded_operand(other, op)
         ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
         self._bump_version(op)
         return self
 
-    def __setitem__(self, index, value) -> None:
-        self._check_inplace("__setitem__")
-        if isinstance(value, Tensor) and value.requires_grad and _tape._state.grad_enabled:
-            raise RuntimeError(
-                "__setitem__: the value requires grad, so the assignment must be recorded; build "
-                "the result out of place (e.g. with tg.where or tg.cat) instead"
-            )
+    def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
+        self._check_inplace(op)
+        _refuse_recorded_operand(value, op)
         self.data[_raw_index(index)] = _raw(value)
-        self._bump_version("x[index] = value")
+        self._bump_version(shown_as or op)
+        return self
 
-    # -- comparisons (bool tensors, no gradient) -------------------------------------------------
-    def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]
-    def __ne__(self, other): return Tensor._wrap(np.not_equal(self.data, _raw(other)))  # type: ignore[override]
-    def __lt__(self, other): return Tensor._wrap(np.less(self.data, _raw(other)))
-    def __le__(self, other): return Tensor._wrap(np.less_equal(self.data, _raw(other)))
-    def __gt__(self, other): return Tensor._wrap(np.greater(self.data, _raw(other)))
-    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self): return Tensor._wrap(np.invert(self.data))
-    def __and__(self, other): return Tensor._wrap(np.logical_and(self.data, _raw(other)))
-    def __or__(self, other): return Tensor._wrap(np.logical_or(self.data, _raw(other)))
-    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self.data, _raw(other)))
-    logical_and, logical_or, logical_xor = __and__, __or__, __xor__
-
-    def logical_not(self): return Tensor._wrap(np.logical_not(self.data))
-
-    def equal(self, other) -> bool:
-        return bool(np.array_equal(self.data, _raw(other)))
-
-    def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
-        return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
-
-    def isnan(self): return Tensor._wrap(np.isnan(self.data))
-    def isinf(self): return Tensor._wrap(np.isinf(self.data))
-    def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
-    def sign(self): return Tensor._wrap(np.sign(self.data))
-    def floor(self): return Tensor._wrap(np.floor(self.data))
-    def ceil(self): return Tensor._wrap(np.ceil(self.data))
-    def round(self): return Tensor._wrap(np.round(self.data))
-
-    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
-        return Tensor._wrap(np.asarray(np.any(self.data, axis=a, keepdims=k)))
-
-    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "all")
-        return Tensor._wrap(np.asarray(np.all(self.data, axis=a, keepdims=k)))
-
-    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _arg_reduce(np.argmax, self, dim, axis, keepdim, keepdims, "argmax")
-
-    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return _arg_reduce(np.argmin, self, dim, axis, keepdim, keepdims, "argmin")
-
-    # -- elementwise math ----------------------------------------------------------------------
-    def add(self, other, alpha=1): return ops.add(self, other if alpha == 1 else other * alpha)
-    def sub(self, other, alpha=1): return ops.sub(self, other if alpha == 1 else other * alpha)
-    def mul(self, other): return ops.mul(self, other)
-    def div(self, other): return ops.div(self, other)
-    def pow(self, exponent): return ops.pow(self, exponent)
-    def neg(self): return ops.neg(self)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def rsqrt(self): return ops.pow(self, -0.5)
-    def square(self): return ops.mul(self, self)
-    def reciprocal(self): return ops.div(1.0, self)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def relu_(self): return ops.relu_(self)
-    def abs(self): return ops.abs(self)
-    def erf(self): return ops.erf(self)
-    def maximum(self, other): return ops.maximum(self, other)
-    def minimum(self, other): return ops.minimum(self, other)
-
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
-    clamp = clip
-
-    def where(self, condition, other): return ops.where(condition, self, other)
-
-    subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
-
-    # -- reductions ------------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "sum")
-        x = self if dtype is None else self.astype(dtype)
-        return ops.sum(x, a, k)
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "mean")
-        x = self if dtype is None else self.astype(dtype)
-        return ops.mean(x, a, k)
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Largest value. ``x.max(dim)`` returns ``(values, indices)`` as PyTorch does;
-        ``x.max(axis=...)`` (NumPy's spelling) and tuple dims return the values only.
-        Called with another tensor it is ``maximum``."""
-        if isinstance(dim, Tensor):
-            return ops.maximum(self, dim)
-        return _max_min(self, ops.max, np.argmax, dim, axis, keepdim, keepdims, "max")
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        """Smallest value; see ``max`` for the ``(values, indices)`` rule."""
-        if isinstance(dim, Tensor):
-            return ops.minimum(self, dim)
-        return _max_min(self, ops.min, np.argmin, dim, axis, keepdim, keepdims, "min")
-
-    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amax")
-        return ops.max(self, a, k)
-
-    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amin")
-        return ops.min(self, a, k)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None, ddof=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "var")
-        return ops.var(self, a, _correction(unbiased, correction, ddof), k)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None, ddof=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "std")
-        return ops.std(self, a, _correction(unbiased, correction, ddof), k)
-
-    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "logsumexp")
-        return ops.logsumexp(self, a, k)
-
-    def softmax(self, dim=-1, *, axis=None):
-        return ops.softmax(self, dim if axis is None else axis)
-
-    def log_softmax(self, dim=-1, *, axis=None):
-        return ops.log_softmax(self, dim if axis is None else axis)
-
-    # -- shape ----------------------------------------------------------------------------------
-    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
-    def view(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
-            return self.astype(shape[0])  # view(dtype) reinterprets in torch; we convert
-        return ops.reshape(self, _shape_args(shape))
-    def view_as(self, other): return ops.reshape(self, other.shape)
-    def reshape_as(self, other): return ops.reshape(self, other.shape)
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
-    def ravel(self): return ops.reshape(self, (-1,))
-
-    def permute(self, *dims): return ops.permute(self, _shape_args(dims))
-
-    def transpose(self, dim0=None, dim1=None):
-        """Swap two dimensions (PyTorch). With no arguments, reverse all axes (NumPy)."""
-        if dim0 is None and dim1 is None:
-            return ops.permute(self, tuple(range(self.ndim))[::-1])
-        return ops.swapaxes(self, dim0, dim1)
-
-    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
-    swapdims = swapaxes
-
-    def t(self):
-        if self.ndim > 2:
-            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self.transpose()
-
-    @property
-    def T(self): return ops.permute(self, tuple(range(self.ndim))[::-1])
-
-    @property
-    def mT(self): return ops.swapaxes(self, -2, -1)
-
-    def squeeze(self, dim=None, *, axis=None): return ops.squeeze(self, dim if axis is None else axis)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def expand(self, *sizes): return ops.expand(self, _shape_args(sizes))
-    def expand_as(self, other): return ops.broadcast_to(self, other.shape)
-    def broadcast_to(self, shape): return ops.broadcast_to(self, tuple(shape))
-    def flip(self, *dims): return ops.flip(self, _shape_args(dims) if dims else None)
-    def repeat(self, *sizes): return ops.repeat(self, _shape_args(sizes))
-    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
-    def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
-
-    def __getitem__(self, index): return ops.getitem(self, index)
-
-    # -- linear algebra ---------------------------------------------------------------------------
-    def matmul(self, other): return ops.matmul(self, other)
-    def mm(self, other): return ops.matmul(self, other)
-    def dot(self, other): return ops.matmul(self, other)
+def _refuse_recorded_operand(other, op: str) -> None:
+    if isinstance(other, Tensor) and other.requires_grad and _modes.grad_enabled:
+        raise RuntimeError(
+            f"{op}: the right-hand side requires grad, so the result must be recorded; build "
+            "the result out of place instead (x = x + y, tg.where, tg.cat)"
+        )
 
 
 def _raw(x):
@@ -714,62 +378,6 @@ def _raw_index(index):
     return _raw(index)
 
 
-def _shape_args(shape: tuple) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    if len(shape) == 1 and isinstance(shape[0], np.ndarray):
-        return tuple(shape[0].tolist())
-    return tuple(shape)
-
-
-def _axis_kw(dim, axis, keepdim, keepdims, ndim, op):
-    """Merge PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims``."""
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{op}: pass either dim or axis, not both")
-        dim = axis
-    if keepdims is not None:
-        keepdim = keepdims
-    if isinstance(dim, list):
-        dim = tuple(dim)
-    normalize_axis(dim, ndim, op)  # raise early on a bad axis, with the op's name
-    return dim, bool(keepdim)
-
-
-def _correction(unbiased, correction, ddof) -> float:
-    """PyTorch's rule: unbiased (correction=1) unless told otherwise."""
-    given = [v is not None for v in (unbiased, correction, ddof)]
-    if sum(given) > 1:
-        raise TypeError("var/std: pass only one of unbiased, correction, ddof")
-    if unbiased is not None:
-        return 1 if unbiased else 0
-    if correction is not None:
-        return correction
-    if ddof is not None:
-        return ddof
-    return 1
-
-
-def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
-    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
-    if isinstance(a, tuple):
-        raise TypeError(f"{op}: takes a single dim, got {a}")
-    out = fn(t.data, axis=a)
-    if k:
-        out = np.expand_dims(out, a) if a is not None else np.reshape(out, (1,) * t.ndim)
-    return Tensor._wrap(np.asarray(out, dtype=np.int64))
-
-
-def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
-    torch_style = dim is not None and axis is None and isinstance(dim, numbers.Integral)
-    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
-    values = op_fn(t, a, k)
-    if not torch_style:
-        return values
-    return MaxMin(values, _arg_reduce(arg_fn, t, a, None, k, None, op))
-
-
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     """The seed gradient of a backward: ones for a one-element output, else ``gradient``."""
     if gradient is None:
@@ -779,9 +387,7 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
                 "that shape (the vector in the vector-Jacobian product); for a loss, reduce it "
                 "to a scalar first, e.g. loss.sum().backward() or loss.mean().backward()"
             )
-        one = np.empty_like(t.data)  # (C-level calls: np.ones_like is a Python wrapper)
-        one.fill(1)
-        return Tensor._wrap(one)
+        return Tensor._wrap(np.ones_like(t.data))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
     if g.data.shape != t.data.shape:
         raise RuntimeError(
@@ -793,4 +399,6 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     return g
 
 
-from . import ops  # noqa: E402  (the one back-edge: operators reach the primitives; see DESIGN)
+from . import ops, tape, tensor_methods  # noqa: E402  (the one back-edge: operators reach ops)
+
+tensor_methods.Tensor, tensor_methods.ops = Tensor, ops

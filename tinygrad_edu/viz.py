@@ -25,7 +25,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["render", "to_dot"]
+__all__ = ["listing", "render", "to_dot"]
 
 _PARAM = 'style=filled, fillcolor="#cfe2ff"'
 _CONST = 'style=filled, fillcolor="#eeeeee"'
@@ -43,7 +43,7 @@ def _shape(t: Tensor) -> str:
 
 def _is_parameter(t: Tensor) -> bool:
     """A leaf that requires grad (an ``nn.Parameter`` is one)."""
-    return t.requires_grad and (t._record is None or type(t).__name__ == "Parameter")
+    return t.requires_grad and (t._record is None or t._is_parameter)
 
 
 def _producer(t: Tensor, before: int | None):
@@ -181,3 +181,88 @@ def render(
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+# -- the tape as a program listing ---------------------------------------------------------
+def listing(tape) -> str:
+    """The records as a program, one line per op::
+
+        %7 = matmul(%3, %5)   (128, 256) float32   saved 131 KB
+
+    Tensors are numbered in order of first appearance; a leaf (``parameter``,
+    ``leaf, requires_grad`` or ``constant``) gets a line of its own where first used.
+    ``saved`` is the memory the op keeps alive for its backward: every array it saved,
+    the inputs and output it saved included (not only arrays it made), each buffer once,
+    a view counted as the whole buffer behind it. Two ops that save the same tensor both
+    show it, so the last line totals the distinct buffers. (A record also holds its
+    inputs as graph edges; that memory is the tensors' own, on their own lines.)
+    """
+    names: dict[int, str] = {}
+    rows: list[tuple[str, str, str, str]] = []  # (name, op call or leaf kind, type, saved)
+    held: dict[int, int] = {}
+
+    def name_of(t) -> str:
+        key = id(t)
+        if key not in names:
+            names[key] = f"%{len(names)}"
+            if t._record is None or t._record.ctx is None:
+                rows.append((names[key], _leaf_kind(t), _fmt_type(t), ""))
+        return names[key]
+
+    for rec in tape:
+        out, ctx = rec(), rec.ctx
+        if out is None or ctx is None:
+            continue
+        ins = rec.inputs
+        args = ", ".join(name_of(a) if hasattr(a, "_record") else _fmt_arg(a) for a in ins)
+        lhs = names.setdefault(id(out), f"%{len(names)}")
+        buffers = ctx.saved_buffers(out)
+        held.update(buffers)
+        saved = f"saved {_fmt_bytes(sum(buffers.values()))}"
+        op = rec.name.lower() + ("" if ctx.inputs else "_")
+        rows.append((lhs, f"{op}({args})", _fmt_type(out), saved))
+    if not rows:
+        return "(empty tape)"
+    w0 = max(len(r[0]) for r in rows)
+    w1 = min(max(len(r[1]) for r in rows), 40)
+    w2 = max(len(r[2]) for r in rows)
+    lines = [f"{a:<{w0}} = {b:<{w1}}   {c:<{w2}}   {d}".rstrip() for a, b, c, d in rows]
+    n = sum(1 for r in rows if r[3])
+    lines.append(
+        f"# {n} record(s); {_fmt_bytes(sum(held.values()))} held for backward in "
+        f"{len(held)} distinct buffer(s)"
+    )
+    return "\n".join(lines)
+
+
+def _leaf_kind(t) -> str:
+    if t._record is not None:
+        return "result, graph released"  # its record was freed by a backward
+    if not t.requires_grad:
+        return "constant"
+    return "parameter" if t._is_parameter else "leaf, requires_grad"
+
+
+def _fmt_type(t) -> str:
+    return f"{tuple(t.data.shape)} {t.data.dtype}"
+
+
+def _fmt_arg(a) -> str:
+    """A non-tensor argument, short: arrays (e.g. an index) as their dtype and shape."""
+    if isinstance(a, np.ndarray):
+        return repr(a.tolist()) if a.size <= 4 else f"<{a.dtype} array {a.shape}>"
+    if isinstance(a, tuple):
+        return "(" + ", ".join(_fmt_arg(x) for x in a) + ("," if len(a) == 1 else "") + ")"
+    if isinstance(a, slice):
+        parts = ["" if v is None else str(v) for v in (a.start, a.stop, a.step)]
+        return ":".join(parts[:2] if a.step is None else parts)
+    text = repr(a)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _fmt_bytes(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.0f} KB"
+    return f"{n / 1e6:.1f} MB"

@@ -22,7 +22,7 @@ import numpy as np
 from .. import ops
 from .._random import default_generator
 from ..function import inplace_refusal
-from ..ops import elementwise as ew, reduce as rd
+from ..ops import elementwise as ew, loss as _loss, reduce as rd
 from ..ops.linalg import Addmm, AddmmRelu, MatMul
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
@@ -319,7 +319,7 @@ def nll_loss(
     """
     flat, t, w, tshape = _class_targets(input, target, weight, ignore_index, reduction, "nll_loss")
     # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
-    loss = rd.NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
+    loss = _loss.NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
     return ops.reshape(loss, tshape) if reduction == "none" else loss
 
 
@@ -406,7 +406,7 @@ def cross_entropy(
         flat, t, w, tshape = _class_targets(
             input, target, weight, ignore_index, reduction, "cross_entropy"
         )
-        loss = rd.CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
+        loss = _loss.CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
         return ops.reshape(loss, tshape) if reduction == "none" else loss
     logp = ops.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]

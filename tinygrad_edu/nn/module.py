@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import tape as _tape
+from .. import grad_mode as _tape
 from ..tensor import Tensor
 from .parameter import Parameter
 

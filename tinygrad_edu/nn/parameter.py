@@ -21,6 +21,7 @@ class Parameter(Tensor):
     """
 
     __slots__ = ()
+    _is_parameter = True  # what the tape listing and the graph picture look for
 
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:

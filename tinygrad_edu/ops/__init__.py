@@ -13,7 +13,7 @@ import numpy as np
 from .._shapes import broadcast_shapes
 from ..function import Function
 from ..tensor import Tensor
-from . import composite, elementwise as ew, linalg, reduce as rd, shape as sh
+from . import composite, elementwise as ew, linalg, loss, reduce as rd, shape as sh
 from .composite import log_softmax, logsumexp, softmax, std, var
 from .elementwise import where
 from .linalg import matmul
@@ -44,8 +44,8 @@ PRIMITIVES: dict[str, type[Function]] = {
         ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Pow, ew.Exp, ew.Log, ew.Sqrt, ew.Sin,
         ew.Cos, ew.Tanh, ew.Sigmoid, ew.Relu, ew.Abs, ew.Erf, ew.Maximum, ew.Minimum,
         ew.Where, ew.Clip, ew.Cast, ew.Clone,
-        rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo, rd.LogSoftmax,
-        rd.NllLoss, rd.CrossEntropy,
+        rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo,
+        loss.LogSoftmax, loss.NllLoss, loss.CrossEntropy,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,
         linalg.MatMul, linalg.Addmm, linalg.AddmmRelu,
@@ -110,12 +110,8 @@ def _with_scalar(t, s):
     return t, s
 
 
-_weak = (float, int)  # Python scalars that NumPy keeps weak: they never change a float dtype
-
-
 def _binary(fn: type[Function], op: str, a, b) -> Tensor:
-    if not (type(b) in _weak and type(a) is Tensor and a.data.dtype.kind == "f"):
-        a, b = _operands(a, b)  # the tensor-with-Python-float case needs nothing done
+    a, b = _operands(a, b)
     try:
         return fn.apply(a, b)
     except ValueError:

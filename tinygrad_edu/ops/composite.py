@@ -8,7 +8,8 @@ import numpy as np
 from .._shapes import normalize_axis, prod
 from ..tensor import Tensor
 from . import elementwise as ew
-from .reduce import LogSoftmax, mean, sum as _sum
+from .loss import LogSoftmax
+from .reduce import mean, sum as _sum
 
 
 def _count(x: Tensor, axis) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..function import Function
-from ..tape import is_grad_enabled
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .shape import permute, reshape
 
@@ -75,7 +75,6 @@ def _offset_slice(i: int, j: int, g: Window, ho: int, wo: int) -> tuple:
 class Im2Col(Function):
     """cols[(n, ho, wo), (i, j, c)] = x_pad[n, c, ho·sh + i·dh, wo·sw + j·dw];  dx = col2im(grad)"""
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, geometry: Window):
@@ -101,7 +100,6 @@ class Col2Im(Function):
     """x[n, c, h, w] = sum of the cols entries that im2col copied from there (its adjoint);
     dcols = im2col(grad)"""
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, cols, in_shape: tuple, geometry: Window):
@@ -169,7 +167,6 @@ class MaxPool2d(Function):
     """y = max of each window (padding is -inf);  dx = col2im(grad · onehot), the one-hot
     marking the first maximum of each window (PyTorch's tie rule)"""
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, geometry: Window):
@@ -187,7 +184,7 @@ class MaxPool2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_arrays
+        x, y = (t.data for t in ctx.saved_tensors)
         g = ctx.geometry
         out = y.transpose(0, 2, 3, 1)
         xp = _padded_nhwc(x, g, -np.inf)

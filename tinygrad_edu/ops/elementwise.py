@@ -1,7 +1,7 @@
 """Elementwise primitives. Each backward returns gradients in the output's (broadcast) shape;
 the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
 are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
-derivative is zero almost everywhere."""
+derivative is zero almost everywhere. A mask routes a gradient by selecting (``Where``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from scipy import special
 
 from .._shapes import broadcast_shapes
 from ..function import Function
-from ..tape import _state
 from ..tensor import Tensor
 
 _wrap = Tensor._wrap
@@ -47,8 +46,6 @@ class Sub(Function):
 class Mul(Function):
     """y = a * b;  da = grad * b,  db = grad * a"""
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
-
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -58,12 +55,6 @@ class Mul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        if not _state.grad_enabled:  # a plain backward: the same products on the arrays
-            g = grad.data  # (no engine op: its Python costs more than a small product)
-            return (
-                _wrap(np.asarray(g * (b.data if isinstance(b, Tensor) else b))) if na else None,
-                _wrap(np.asarray(g * (a.data if isinstance(a, Tensor) else a))) if nb else None,
-            )
         return (grad * b if na else None), (grad * a if nb else None)
 
 
@@ -129,7 +120,8 @@ class Pow(Function):
                 ga = grad * b * a ** (b - 1)
         if nb:
             if isinstance(a, Tensor):
-                safe_log = where(a.data == 0, 0.0, log(where(a.data == 0, 1.0, a)))
+                zero = a.data == 0
+                safe_log = Where.apply(zero, 0.0, Log.apply(Where.apply(zero, 1.0, a)))
                 gb = grad * saved[2] * safe_log
             else:  # a Python scalar base
                 gb = grad * saved[2] * (math.log(a) if a > 0 else float("nan"))
@@ -138,8 +130,6 @@ class Pow(Function):
 
 class Exp(Function):
     """y = exp(x);  dx = grad * y"""
-
-    fresh_grads = True  # new gradients (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x):
@@ -150,8 +140,6 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        if not _state.grad_enabled:  # a plain backward: the product on the arrays
-            return _wrap(np.asarray(grad.data * y.data))
         return grad * y
 
 
@@ -195,7 +183,7 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * cos(x)
+        return grad * Cos.apply(x)
 
 
 class Cos(Function):
@@ -209,13 +197,11 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return -(grad * sin(x))
+        return -(grad * Sin.apply(x))
 
 
 class Tanh(Function):
     """y = tanh(x);  dx = grad * (1 - y²)   (np.tanh saturates quietly at +-1000)"""
-
-    fresh_grads = True  # new gradients (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x):
@@ -226,16 +212,11 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        if not _state.grad_enabled:  # a plain backward: the formula on the arrays (three
-            yd = y.data  # engine ops cost more than the arithmetic on small arrays)
-            return _wrap(np.asarray(grad.data * (1.0 - yd * yd)))
         return grad * (1.0 - y * y)
 
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = grad * y (1 - y)   (scipy's expit: no overflow warning)"""
-
-    fresh_grads = True  # new gradients (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x):
@@ -246,16 +227,11 @@ class Sigmoid(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        if not _state.grad_enabled:  # a plain backward: the formula on the arrays
-            yd = y.data
-            return _wrap(np.asarray(grad.data * (yd * (1.0 - yd))))
         return grad * (y * (1.0 - y))
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
-
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
+    """y = max(x, 0);  dx = grad where x > 0, else 0   (relu'(0) = 0, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -271,12 +247,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        if ctx.grad_owned:  # the gradient's buffer is the replay's alone: mask it in place
-            np.multiply(grad.data, x.data > 0, out=grad.data)
-            return grad
-        # the mask in grad's dtype: a same-type multiply is one SIMD loop (float x bool casts
-        # through a buffer: 39 vs 28 us for a 128x512 float32 gradient, mask included)
-        return Mul.apply(grad, _wrap((x.data > 0).astype(grad.data.dtype)))
+        return Where.apply(x.data > 0, grad, 0.0)
 
 
 class Abs(Function):
@@ -304,20 +275,11 @@ class Erf(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * (exp(-(x * x)) * (2.0 / math.sqrt(math.pi)))
-
-
-def _tie_share(a, b, greater: bool) -> np.ndarray:
-    """1 where a wins, 0 where b wins, 1/2 on ties (so the shares sum to the gradient)."""
-    a = np.asarray(a)
-    win = (a > b) if greater else (a < b)
-    share = win + 0.5 * (a == b)
-    dtype = np.result_type(a.dtype if a.dtype.kind == "f" else np.float32)
-    return share.astype(dtype, copy=False)
+        return grad * (Exp.apply(-(x * x)) * (2.0 / math.sqrt(math.pi)))
 
 
 class Maximum(Function):
-    """y = max(a, b);  da = grad * [a > b] + grad/2 * [a == b],  db = the rest"""
+    """y = max(a, b);  da = grad where a > b,  db = grad where a < b,  half to each on ties"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -326,14 +288,12 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_arrays
-        share = _wrap(_tie_share(a, b, greater=True))
-        na, nb = ctx.needs_input_grad
-        return (grad * share if na else None), (grad * (1.0 - share) if nb else None)
+        a, b = ctx.saved_tensors
+        return _share(grad, a, b, ctx.needs_input_grad)
 
 
 class Minimum(Function):
-    """y = min(a, b);  da = grad * [a < b] + grad/2 * [a == b],  db = the rest"""
+    """y = min(a, b);  da = grad where a < b,  db = grad where a > b,  half to each on ties"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -342,10 +302,21 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_arrays
-        share = _wrap(_tie_share(a, b, greater=False))
-        na, nb = ctx.needs_input_grad
-        return (grad * share if na else None), (grad * (1.0 - share) if nb else None)
+        a, b = ctx.saved_tensors
+        return _share(grad, b, a, ctx.needs_input_grad)  # a's share is where b > a
+
+
+def _share(grad, p, q, needs) -> tuple:
+    """(grad where p > q, grad where p < q), half to each on a tie, so the two always sum
+    to the gradient."""
+    pd = p.data if isinstance(p, Tensor) else np.asarray(p)
+    dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
+    share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
+    return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 class Where(Function):
@@ -358,11 +329,10 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (cond,) = ctx.saved_arrays
+        (cond,) = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad
-        zero = 0.0
-        ga = Where.apply(cond, grad, zero) if na else None
-        gb = Where.apply(cond, zero, grad) if nb else None
+        ga = Where.apply(cond.data, grad, 0.0) if na else None
+        gb = Where.apply(cond.data, 0.0, grad) if nb else None
         return None, ga, gb
 
 
@@ -377,13 +347,13 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
+        x = ctx.saved_tensors[0].data
         inside = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return grad * _wrap(inside), None, None
+        return Where.apply(inside, grad, 0.0), None, None
 
 
 class Cast(Function):
@@ -411,13 +381,7 @@ class Clone(Function):
         return grad
 
 
-# -- functional forms (imported by ops/__init__) ---------------------------------------------
-def exp(x): return Exp.apply(x)
-def log(x): return Log.apply(x)
-def sin(x): return Sin.apply(x)
-def cos(x): return Cos.apply(x)
-
-
+# -- the functional form of Where (the rest are in ops/__init__) --------------------------------
 def where(cond, a, b):
     """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
     if isinstance(cond, Tensor) and cond.data.dtype == np.bool_:

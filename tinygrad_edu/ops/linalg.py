@@ -6,7 +6,7 @@ import numpy as np
 
 from .._shapes import unbroadcast
 from ..function import Function
-from ..tape import _state
+from ..grad_mode import _modes as _state
 from ..tensor import Tensor
 from .shape import reshape, unsqueeze
 
@@ -21,7 +21,6 @@ class MatMul(Function):
     broadcast, and the replay sums the gradient back over them.
     """
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, a, b, transpose_a=False, transpose_b=False):
@@ -111,7 +110,6 @@ class Addmm(Function):
     must match: the add is in place).
     """
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, c, a, b, transpose_a=False, transpose_b=False):
@@ -167,7 +165,6 @@ class AddmmRelu(Function):
     (four alternating fresh-process pair runs each). Same checks and flags as Addmm.
     """
 
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, c, a, b, transpose_a=False, transpose_b=False):
@@ -182,7 +179,7 @@ class AddmmRelu(Function):
         mask = y.data > 0
         if _state.grad_enabled:  # recorded: the mask is a constant (its derivative is 0)
             grad = grad * Tensor._wrap(mask.astype(grad.data.dtype))
-        elif ctx.grad_owned:  # the replay's own buffer: masked in place (as Relu.backward)
+        elif False:  # the replay's own buffer: masked in place (as Relu.backward)
             np.multiply(grad.data, mask, out=grad.data)
         else:
             grad = Tensor._wrap(grad.data * mask)

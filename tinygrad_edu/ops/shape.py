@@ -14,7 +14,6 @@ class Reshape(Function):
     """y = x.reshape(shape);  dx = grad.reshape(x.shape)"""
 
     is_view = True
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -30,7 +29,6 @@ class Permute(Function):
     """y = x.transpose(dims);  dx = grad.transpose(argsort(dims))"""
 
     is_view = True
-    fresh_grads = True  # new gradients, or grad itself (Function.fresh_grads)
 
     @staticmethod
     def forward(ctx, x, dims):

@@ -3,9 +3,9 @@
 
 An optimizer holds a list of parameter groups (dicts with ``'params'`` and hyperparameters
 such as ``'lr'``) and per-parameter ``state`` (momentum buffers, moment estimates ...).
-``step()`` changes each parameter's array (``p.data``) in place with NumPy ufuncs (``out=``),
-outside the tape, and bumps the tensor's version counter so that a graph recorded before
-the update cannot silently use the changed weights in a later backward.
+``step()`` changes each parameter's array (``p.data``) in place with NumPy, outside the tape,
+and bumps the tensor's version counter so that a graph recorded before the update cannot
+silently use the changed weights in a later backward.
 """
 
 from __future__ import annotations
@@ -16,38 +16,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-import scipy.linalg.blas
 
-from ..tape import _user_frame, enable_grad
+from ..grad_mode import enable_grad
 from ..tensor import Tensor
-
-# elements per block of a NumPy in-place update: 256 KB of float32, so the block's scratch
-# stays in L2 beside its operands (see Optimizer._axpy_numpy)
-_AXPY_BLOCK = 1 << 16
-# elements per BLAS axpy call: OpenBLAS keeps axpy on the calling thread up to 10,000
-# elements (see Optimizer._axpy)
-_BLAS_BLOCK = 8192
-# BLAS axpy by dtype character ('f' float32, 'd' float64): y += a * x in place
-_BLAS_AXPY = {"f": scipy.linalg.blas.saxpy, "d": scipy.linalg.blas.daxpy}
-
-
-def _blas_thread_getter():
-    """``scipy_openblas_get_num_threads`` of the OpenBLAS behind scipy.linalg.blas (a getter:
-    it changes nothing), or None when that BLAS cannot be asked (another BLAS or build)."""
-    try:
-        import ctypes
-
-        from scipy.linalg import _fblas
-
-        getter = ctypes.CDLL(_fblas.__file__).scipy_openblas_get_num_threads
-    except (ImportError, OSError, AttributeError):
-        return None
-    getter.restype, getter.argtypes = ctypes.c_int, []
-    return getter
-
-
-# asked once per step(): with one thread, axpy has no pool to wake, so an array goes in one call
-_BLAS_THREADS = _blas_thread_getter()
 
 
 class _Required:
@@ -61,7 +32,8 @@ required = _Required()
 
 
 class Optimizer:
-    """Base class: subclasses define ``defaults`` and ``step``.
+    """Base class: a subclass passes its ``defaults`` and defines ``_update(p, group)``, the
+    rule's step for one parameter; ``step()`` calls it for each parameter with a gradient.
 
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu import optim
@@ -78,11 +50,6 @@ class Optimizer:
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)  # param tensor -> its state dict
         self.param_groups: list[dict[str, Any]] = []
-        self._scratch_buffers: dict[tuple, np.ndarray] = {}
-        self._blas_block = _BLAS_BLOCK  # elements per axpy call (set by step(), see _axpy)
-        # what a backward that needed a parameter's old value names as the in-place change
-        # (set by step(): one frame walk per step, not one per parameter)
-        self._update_label = f"`{name}.step()`"
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params should be an iterable of Tensors or dicts, but got a single "
@@ -153,19 +120,15 @@ class Optimizer:
     # -- the training-loop calls ------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients: ``p.grad = None`` (default), or fill them with zeros."""
-        if set_to_none:  # (the attribute, not the property: once per parameter)
-            for group in self.param_groups:
-                for p in group["params"]:
-                    p._grad = None
-            return
         for group in self.param_groups:
             for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                if g.requires_grad:  # a create_graph gradient: cut it from its graph
-                    g = p.grad = Tensor._wrap(np.zeros_like(g.data))
-                g.data[...] = 0
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    if p.grad.requires_grad:  # a create_graph gradient: cut it from its graph
+                        p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                    else:
+                        p.grad.data[...] = 0
 
     def step(self, closure: Callable | None = None):
         """Apply one update to every parameter that has a gradient.
@@ -177,76 +140,16 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        self._update_label = f"`{type(self).__name__}.step()` at {_user_frame()}"
-        one_thread = _BLAS_THREADS is not None and _BLAS_THREADS() == 1
-        self._blas_block = (1 << 62) if one_thread else _BLAS_BLOCK
         for group in self.param_groups:
-            self._update_group(group)
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, group)
+                    p._bump_version(f"{type(self).__name__}.step()")
         return loss
 
-    def _update_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must define _update_group(group)")
-
-    def _axpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-        """``y += alpha * x`` in place, with no temporary: BLAS ``axpy`` for float32/float64
-        (one pass that reads x and y and writes y), else NumPy through a small scratch.
-
-        The optimizer may not scale ``p.grad`` in place (it is the user's), so NumPy needs a
-        second array for ``alpha * x``; axpy does not, and made the MLP step ~3% faster than
-        the blocked scratch (measured side by side, ``benchmarks/interleaved.py``). Large
-        arrays go in calls of ``_BLAS_BLOCK`` elements: OpenBLAS runs axpy on one thread up to
-        10,000 elements, and above that wakes a thread pool of its own (scipy's OpenBLAS is
-        not NumPy's) whose spinning workers steal the core NumPy's next matmul needs (measured
-        on 2 cores: 1.45x the hand-written step with one whole-array call, 1.01x in blocks).
-        When that BLAS runs on one thread (``step()`` asks it), an array goes in one call: the
-        65 calls of an MLP's weights cost ~1.5% of its step."""
-        n = y.size
-        axpy = _BLAS_AXPY.get(y.dtype.char) if x.dtype == y.dtype else None
-        yflags = y.flags
-        # (f2py would silently update a copy of any other y: only these are written in place)
-        if axpy is None or not (
-            yflags.c_contiguous and yflags.aligned and yflags.writeable and x.flags.c_contiguous
-        ):
-            self._axpy_numpy(y, alpha, x)
-            return
-        yf, xf = y.reshape(-1), x.reshape(-1)  # views: both are contiguous
-        block = self._blas_block
-        if n <= block:
-            axpy(xf, yf, n, alpha)  # (positional arguments: f2py parses keywords slowly)
-            return
-        whole = n - n % block
-        for i in range(0, whole, block):
-            axpy(xf, yf, block, alpha, i, 1, i, 1)
-        if whole < n:
-            axpy(xf, yf, n - whole, alpha, whole, 1, whole, 1)
-
-    def _axpy_numpy(self, y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-        """``y += alpha * x`` by NumPy for what BLAS does not take (float16, strided arrays).
-
-        Large arrays go in blocks of ``_AXPY_BLOCK`` elements: with one scratch as large as the
-        weight (1.6 MB for a 512x784 layer) the gradient, the scratch and the weight did not fit
-        in L2 together, and the update was 1.4x slower than the hand-written ``g *= lr; w -= g``
-        (measured)."""
-        n = y.size
-        if n <= _AXPY_BLOCK or not (y.flags.c_contiguous and x.flags.c_contiguous):
-            y += np.multiply(x, alpha, out=self._scratch(y, 2))
-            return
-        yf, xf = y.reshape(-1), x.reshape(-1)  # views: both are contiguous
-        tmp = self._scratch(yf[:_AXPY_BLOCK], 2)
-        for i in range(0, n, _AXPY_BLOCK):
-            xb = xf[i : i + _AXPY_BLOCK]
-            tb = tmp[: xb.size]
-            np.multiply(xb, alpha, out=tb)
-            yf[i : i + _AXPY_BLOCK] += tb
-
-    def _scratch(self, arr: np.ndarray, slot: int = 0) -> np.ndarray:
-        """A reusable work array shaped like ``arr`` (a view into one flat buffer per dtype
-        and slot), so updates allocate nothing per step."""
-        key = (arr.dtype, slot)
-        buf = self._scratch_buffers.get(key)
-        if buf is None or buf.size < arr.size:
-            buf = self._scratch_buffers[key] = np.empty(arr.size, arr.dtype)
-        return buf[: arr.size].reshape(arr.shape)
+    def _update(self, p: Tensor, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        """Change ``p.data`` in place by one step of the rule, reading ``p.grad``."""
+        raise NotImplementedError(f"{type(self).__name__} must define _update(p, group)")
 
     # -- saving and loading -----------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -309,6 +212,27 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def _check_non_negative(name: str, **hyperparameters: float) -> None:
+    """``SGD: invalid momentum=-0.1; it must be >= 0`` for the first negative one."""
+    for key, value in hyperparameters.items():
+        if value is not required and value < 0.0:
+            what = "learning rate lr" if key == "lr" else key
+            raise ValueError(f"{name}: invalid {what}={value}; it must be >= 0")
+
+
+def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
+    """``g = -p.grad if maximize else p.grad;  g = g + weight_decay * p`` (PyTorch's first lines
+    of Adam and RMSprop). ``p.grad``'s array is returned as is when nothing changes it: read it,
+    never write it, it is the user's."""
+    g = -p.grad.data if maximize else p.grad.data
+    if weight_decay != 0:
+        g = g + weight_decay * p.data
+    return g
+
+
+def _zeros_state(p: Tensor) -> Tensor:
+    """A fresh state buffer (moment estimate, momentum ...) shaped and typed like ``p``."""
+    return Tensor._wrap(np.zeros_like(p.data))
 
 
 def _check_param(p, i: int, name: str) -> None:

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_non_negative, _gradient, _zeros_state
 
 
 class RMSprop(Optimizer):
     r"""RMSprop, PyTorch's update rule. For each parameter ``p``::
 
-        g = p.grad + weight_decay * p               (-p.grad if maximize)
+        g = p.grad + weight_decay * p               (-p.grad + weight_decay * p if maximize)
         s = alpha * s + (1 - alpha) * g * g
         a = alpha * a + (1 - alpha) * g             (centered only)
         d = sqrt(s - a * a) + eps  if centered  else  sqrt(s) + eps
@@ -42,16 +42,9 @@ class RMSprop(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr < 0.0:
-            raise ValueError(f"RMSprop: invalid learning rate lr={lr}; it must be >= 0")
-        if eps < 0.0:
-            raise ValueError(f"RMSprop: invalid eps={eps}; it must be >= 0")
-        if momentum < 0.0:
-            raise ValueError(f"RMSprop: invalid momentum={momentum}; it must be >= 0")
-        if weight_decay < 0.0:
-            raise ValueError(f"RMSprop: invalid weight_decay={weight_decay}; it must be >= 0")
-        if alpha < 0.0:
-            raise ValueError(f"RMSprop: invalid alpha={alpha}; it must be >= 0")
+        _check_non_negative(
+            "RMSprop", lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha
+        )
         defaults = {
             "lr": lr,
             "alpha": alpha,
@@ -63,46 +56,33 @@ class RMSprop(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict) -> None:
-        lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
-        weight_decay, momentum = group["weight_decay"], group["momentum"]
-        centered, maximize = group["centered"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            w = p.data
-            g = p.grad.data
-            state = self.state[p]
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = Tensor._wrap(np.zeros_like(w))
-            if momentum > 0 and "momentum_buffer" not in state:
-                state["momentum_buffer"] = Tensor._wrap(np.zeros_like(w))
-            if centered and "grad_avg" not in state:
-                state["grad_avg"] = Tensor._wrap(np.zeros_like(w))
-            state["step"] += 1
-            tmp = self._scratch(w, 0)
-            if maximize:
-                g = np.negative(g, out=self._scratch(w, 1))
-            if weight_decay != 0:
-                g = np.add(g, np.multiply(w, weight_decay, out=tmp), out=self._scratch(w, 1))
-            s = state["square_avg"].data
-            s *= alpha
-            self._axpy(s, 1 - alpha, np.multiply(g, g, out=tmp))
-            if centered:
-                a = state["grad_avg"].data
-                a *= alpha
-                self._axpy(a, 1 - alpha, g)
-                np.multiply(a, a, out=tmp)
-                denom = np.sqrt(np.subtract(s, tmp, out=tmp), out=tmp)
-            else:
-                denom = np.sqrt(s, out=tmp)
-            denom += eps
-            step = np.divide(g, denom, out=tmp)
-            if momentum > 0:
-                b = state["momentum_buffer"].data
-                b *= momentum
-                b += step
-                step = b
-            self._axpy(w, -lr, step)
-            p._bump_version(label=self._update_label)
+    def _update(self, p: Tensor, group: dict) -> None:
+        lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = _zeros_state(p)
+        # (the two optional buffers also appear when momentum or centered is switched on later)
+        if momentum > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = _zeros_state(p)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = _zeros_state(p)
+        state["step"] += 1
+        g = _gradient(p, group["maximize"], group["weight_decay"])
+        s = state["square_avg"].data
+        s *= alpha
+        s += (1 - alpha) * g * g
+        if group["centered"]:
+            a = state["grad_avg"].data
+            a *= alpha
+            a += (1 - alpha) * g
+            denom = np.sqrt(s - a * a) + eps
+        else:
+            denom = np.sqrt(s) + eps
+        if momentum > 0:
+            b = state["momentum_buffer"].data
+            b *= momentum
+            b += g / denom
+            p.data -= lr * b
+        else:
+            p.data -= lr * g / denom

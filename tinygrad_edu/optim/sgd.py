@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from ..tensor import Tensor
-from .optimizer import _BLAS_AXPY, Optimizer, required
+from .optimizer import Optimizer, _check_non_negative, required
 
 
 class SGD(Optimizer):
@@ -45,12 +43,7 @@ class SGD(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        if lr is not required and lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate lr={lr}; it must be >= 0")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: invalid momentum={momentum}; it must be >= 0")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: invalid weight_decay={weight_decay}; it must be >= 0")
+        _check_non_negative("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError(
                 f"SGD: Nesterov momentum requires momentum > 0 and dampening = 0, got "
@@ -66,52 +59,23 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _update_group(self, group: dict) -> None:
+    def _update(self, p: Tensor, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay, nesterov = group["weight_decay"], group["nesterov"]
-        sign = 1.0 if group["maximize"] else -1.0
-        if momentum == 0 and weight_decay == 0:  # the lecture's plain rule: one pass each
-            step, label, block = sign * lr, self._update_label, self._blas_block
-            for p in group["params"]:
-                g = p._grad
-                if g is None:
-                    continue
-                y, x = p.data, g.data
-                blas = _BLAS_AXPY.get(y.dtype.char)
-                # Optimizer._axpy's one-call case, inlined (26 -> 12 traced lines a parameter):
-                # y C-contiguous, aligned and writeable (flags.carray), x contiguous, same dtype
-                if (blas is not None and y.size <= block and x.dtype == y.dtype
-                        and y.flags.carray and x.flags.c_contiguous):
-                    blas(x.reshape(-1), y.reshape(-1), y.size, step)
-                else:
-                    self._axpy(y, step, x)
-                vc = p._vc  # (Tensor._bump_version with a ready label, inlined)
-                if vc is None:
-                    vc = p._vc = [0, None, False]
-                vc[0] += 1
-                vc[1] = label
-            return
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            w = p.data
-            g = p.grad.data
-            if weight_decay != 0:
-                g = np.multiply(w, weight_decay, out=self._scratch(w, 0))
-                g += p.grad.data
-            if momentum != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = Tensor._wrap(g.copy())
-                else:
-                    buf.data *= momentum
-                    self._axpy(buf.data, 1 - dampening, g)
-                if nesterov:  # w -= lr * (g + momentum * b), as two fused passes
-                    self._axpy(w, sign * lr, g)
-                    self._axpy(w, sign * lr * momentum, buf.data)
-                else:
-                    self._axpy(w, sign * lr, buf.data)
+        weight_decay = group["weight_decay"]
+        g = p.grad.data  # the user's array: read, never written
+        if weight_decay != 0:
+            g = g + weight_decay * p.data
+        if momentum != 0:
+            state = self.state[p]
+            if "momentum_buffer" not in state:  # first step: b = g (a copy: g may be p.grad's)
+                state["momentum_buffer"] = Tensor._wrap(g.copy())
+                b = state["momentum_buffer"].data
             else:
-                self._axpy(w, sign * lr, g)
-            p._bump_version(label=self._update_label)
+                b = state["momentum_buffer"].data
+                b *= momentum
+                b += (1 - dampening) * g
+            g = g + momentum * b if group["nesterov"] else b
+        if group["maximize"]:
+            p.data += lr * g
+        else:
+            p.data -= lr * g

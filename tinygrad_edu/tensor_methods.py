@@ -1,0 +1,394 @@
+"""The rest of PyTorch's tensor methods: conversions, comparisons, math, reductions, shapes.
+
+Each is a plain forward to a function in ``ops`` (or a NumPy call for results that carry no
+gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in autodiff.
+"""
+
+from __future__ import annotations
+
+import collections
+import numbers
+
+import numpy as np
+
+from ._shapes import normalize_axis
+
+# bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
+Tensor = ops = None
+
+MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
+float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
+int32, int64, bool_ = np.dtype("int32"), np.dtype("int64"), np.dtype("bool")
+
+
+class TensorMethods:
+    """PyTorch's tensor methods that are not autodiff itself (mixed into ``Tensor``)."""
+
+    __slots__ = ()
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(
+                f"item: only a one-element tensor can be converted to a Python scalar, this "
+                f"one has shape {self.data.shape}"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), like ``torch.Tensor.numpy``."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "numpy: can't call numpy() on a tensor that requires grad; use "
+                "tensor.detach().numpy() (or .data)"
+            )
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        if dtype is not None and dtype != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self.data.size} elements is "
+                "ambiguous; use .any() or .all()"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None):
+        """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    nelement = numel
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.data.nbytes
+
+    # -- dtype conversions --------------------------------------------------------------------
+    def astype(self, dtype) -> "Tensor":
+        return ops.cast(self, np.dtype(dtype))
+
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif not (isinstance(a, str) and a.startswith("cpu")):
+                dtype = a
+        return self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
+
+    def type(self, dtype=None):
+        return str(self.dtype) if dtype is None else self.astype(dtype)
+
+    def float(self) -> "Tensor":
+        return self.to(float32)
+
+    def double(self) -> "Tensor":
+        return self.to(float64)
+
+    def half(self) -> "Tensor":
+        return self.to(float16)
+
+    def long(self) -> "Tensor":
+        return self.to(int64)
+
+    def int(self) -> "Tensor":
+        return self.to(int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(bool_)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    def clone(self) -> "Tensor":
+        return ops.clone(self)
+
+    def contiguous(self) -> "Tensor":
+        return self
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    # -- comparisons (bool tensors, no gradient) -------------------------------------------------
+    def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]
+    def __ne__(self, other): return Tensor._wrap(np.not_equal(self.data, _raw(other)))  # type: ignore[override]
+    def __lt__(self, other): return Tensor._wrap(np.less(self.data, _raw(other)))
+    def __le__(self, other): return Tensor._wrap(np.less_equal(self.data, _raw(other)))
+    def __gt__(self, other): return Tensor._wrap(np.greater(self.data, _raw(other)))
+    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __invert__(self): return Tensor._wrap(np.invert(self.data))
+    def __and__(self, other): return Tensor._wrap(np.logical_and(self.data, _raw(other)))
+    def __or__(self, other): return Tensor._wrap(np.logical_or(self.data, _raw(other)))
+    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self.data, _raw(other)))
+    logical_and, logical_or, logical_xor = __and__, __or__, __xor__
+
+    def logical_not(self): return Tensor._wrap(np.logical_not(self.data))
+
+    def equal(self, other) -> bool:
+        return bool(np.array_equal(self.data, _raw(other)))
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
+        return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
+
+    def isnan(self): return Tensor._wrap(np.isnan(self.data))
+    def isinf(self): return Tensor._wrap(np.isinf(self.data))
+    def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
+    def sign(self): return Tensor._wrap(np.sign(self.data))
+    def floor(self): return Tensor._wrap(np.floor(self.data))
+    def ceil(self): return Tensor._wrap(np.ceil(self.data))
+    def round(self): return Tensor._wrap(np.round(self.data))
+
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
+        return Tensor._wrap(np.asarray(np.any(self.data, axis=a, keepdims=k)))
+
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "all")
+        return Tensor._wrap(np.asarray(np.all(self.data, axis=a, keepdims=k)))
+
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _arg_reduce(np.argmax, self, dim, axis, keepdim, keepdims, "argmax")
+
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        return _arg_reduce(np.argmin, self, dim, axis, keepdim, keepdims, "argmin")
+
+    # -- elementwise math ----------------------------------------------------------------------
+    def add(self, other, alpha=1): return ops.add(self, other if alpha == 1 else other * alpha)
+    def sub(self, other, alpha=1): return ops.sub(self, other if alpha == 1 else other * alpha)
+    def mul(self, other): return ops.mul(self, other)
+    def div(self, other): return ops.div(self, other)
+    def pow(self, exponent): return ops.pow(self, exponent)
+    def neg(self): return ops.neg(self)
+    def exp(self): return ops.exp(self)
+    def log(self): return ops.log(self)
+    def sqrt(self): return ops.sqrt(self)
+    def rsqrt(self): return ops.pow(self, -0.5)
+    def square(self): return ops.mul(self, self)
+    def reciprocal(self): return ops.div(1.0, self)
+    def sin(self): return ops.sin(self)
+    def cos(self): return ops.cos(self)
+    def tanh(self): return ops.tanh(self)
+    def sigmoid(self): return ops.sigmoid(self)
+    def relu(self): return ops.relu(self)
+    def relu_(self): return ops.relu_(self)
+    def abs(self): return ops.abs(self)
+    def erf(self): return ops.erf(self)
+    def maximum(self, other): return ops.maximum(self, other)
+    def minimum(self, other): return ops.minimum(self, other)
+
+    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    clamp = clip
+
+    def where(self, condition, other): return ops.where(condition, self, other)
+
+    subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
+
+    # -- reductions ------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "sum")
+        x = self if dtype is None else self.astype(dtype)
+        return ops.sum(x, a, k)
+
+    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "mean")
+        x = self if dtype is None else self.astype(dtype)
+        return ops.mean(x, a, k)
+
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Largest value. ``x.max(dim)`` returns ``(values, indices)`` as PyTorch does;
+        ``x.max(axis=...)`` (NumPy's spelling) and tuple dims return the values only.
+        Called with another tensor it is ``maximum``."""
+        if isinstance(dim, Tensor):
+            return ops.maximum(self, dim)
+        return _max_min(self, ops.max, np.argmax, dim, axis, keepdim, keepdims, "max")
+
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """Smallest value; see ``max`` for the ``(values, indices)`` rule."""
+        if isinstance(dim, Tensor):
+            return ops.minimum(self, dim)
+        return _max_min(self, ops.min, np.argmin, dim, axis, keepdim, keepdims, "min")
+
+    def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amax")
+        return ops.max(self, a, k)
+
+    def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amin")
+        return ops.min(self, a, k)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "var")
+        return ops.var(self, a, _correction(unbiased, correction, ddof), k)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None, ddof=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "std")
+        return ops.std(self, a, _correction(unbiased, correction, ddof), k)
+
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "logsumexp")
+        return ops.logsumexp(self, a, k)
+
+    def softmax(self, dim=-1, *, axis=None):
+        return ops.softmax(self, dim if axis is None else axis)
+
+    def log_softmax(self, dim=-1, *, axis=None):
+        return ops.log_softmax(self, dim if axis is None else axis)
+
+    # -- shape ----------------------------------------------------------------------------------
+    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+            return self.astype(shape[0])  # view(dtype) reinterprets in torch; we convert
+        return ops.reshape(self, _shape_args(shape))
+    def view_as(self, other): return ops.reshape(self, other.shape)
+    def reshape_as(self, other): return ops.reshape(self, other.shape)
+    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
+    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
+    def ravel(self): return ops.reshape(self, (-1,))
+
+    def permute(self, *dims): return ops.permute(self, _shape_args(dims))
+
+    def transpose(self, dim0=None, dim1=None):
+        """Swap two dimensions (PyTorch). With no arguments, reverse all axes (NumPy)."""
+        if dim0 is None and dim1 is None:
+            return ops.permute(self, tuple(range(self.ndim))[::-1])
+        return ops.swapaxes(self, dim0, dim1)
+
+    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
+    swapdims = swapaxes
+
+    def t(self):
+        if self.ndim > 2:
+            raise ValueError(f"t: expects a tensor with <= 2 dimensions, got {self.ndim}")
+        return self.transpose()
+
+    @property
+    def T(self): return ops.permute(self, tuple(range(self.ndim))[::-1])
+
+    @property
+    def mT(self): return ops.swapaxes(self, -2, -1)
+
+    def squeeze(self, dim=None, *, axis=None): return ops.squeeze(self, dim if axis is None else axis)
+    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
+    def expand(self, *sizes): return ops.expand(self, _shape_args(sizes))
+    def expand_as(self, other): return ops.broadcast_to(self, other.shape)
+    def broadcast_to(self, shape): return ops.broadcast_to(self, tuple(shape))
+    def flip(self, *dims): return ops.flip(self, _shape_args(dims) if dims else None)
+    def repeat(self, *sizes): return ops.repeat(self, _shape_args(sizes))
+    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
+    def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
+
+    def __getitem__(self, index): return ops.getitem(self, index)
+
+    # -- linear algebra ---------------------------------------------------------------------------
+    def matmul(self, other): return ops.matmul(self, other)
+    def mm(self, other): return ops.matmul(self, other)
+    def dot(self, other): return ops.matmul(self, other)
+
+
+
+
+def _raw(x):
+    return x.data if isinstance(x, TensorMethods) else x
+
+
+def _shape_args(shape: tuple) -> tuple:
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    if len(shape) == 1 and isinstance(shape[0], np.ndarray):
+        return tuple(shape[0].tolist())
+    return tuple(shape)
+
+
+def _axis_kw(dim, axis, keepdim, keepdims, ndim, op):
+    """Merge PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims``."""
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass either dim or axis, not both")
+        dim = axis
+    if keepdims is not None:
+        keepdim = keepdims
+    if isinstance(dim, list):
+        dim = tuple(dim)
+    normalize_axis(dim, ndim, op)  # raise early on a bad axis, with the op's name
+    return dim, bool(keepdim)
+
+
+def _correction(unbiased, correction, ddof) -> float:
+    """PyTorch's rule: unbiased (correction=1) unless told otherwise."""
+    given = [v is not None for v in (unbiased, correction, ddof)]
+    if sum(given) > 1:
+        raise TypeError("var/std: pass only one of unbiased, correction, ddof")
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    if correction is not None:
+        return correction
+    if ddof is not None:
+        return ddof
+    return 1
+
+
+def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
+    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
+    if isinstance(a, tuple):
+        raise TypeError(f"{op}: takes a single dim, got {a}")
+    out = fn(t.data, axis=a)
+    if k:
+        out = np.expand_dims(out, a) if a is not None else np.reshape(out, (1,) * t.ndim)
+    return Tensor._wrap(np.asarray(out, dtype=np.int64))
+
+
+def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
+    torch_style = dim is not None and axis is None and isinstance(dim, numbers.Integral)
+    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
+    values = op_fn(t, a, k)
+    if not torch_style:
+        return values
+    return MaxMin(values, _arg_reduce(arg_fn, t, a, None, k, None, op))
+
+
