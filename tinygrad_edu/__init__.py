@@ -6,6 +6,16 @@
 >>> y.backward()
 >>> x.grad
 tensor([2., 4.])
+
+Read the engine in this order (about 400 lines):
+
+1. ``_shapes.unbroadcast``: a broadcast gradient summed back to an input's shape.
+2. ``tape.py``: ``Record`` and ``Tape`` (the computation graph is the list of records), then
+   ``replay``: backprop as one loop over the records in reverse.
+3. ``function.py``: ``Context`` and ``Function.apply``, the one path every op runs through.
+4. The primitives ``Add``, ``Mul``, ``Exp`` (``ops/elementwise.py``), ``Sum``
+   (``ops/reduce.py``) and ``MatMul`` (``ops/linalg.py``): a forward on arrays and a local
+   derivative in Tensor ops each.
 """
 
 from __future__ import annotations
