@@ -10,7 +10,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import Function
 from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
-from tinygrad_edu.ops.linalg import Addmm
+from tinygrad_edu.ops.linalg import Linear
 
 ISSUE_OPS = {
     "add",
@@ -282,8 +282,8 @@ _ALIAS_OPS = {  # (x lies in [0.5, 1.5]: no division by zero, no log of a negati
     "rmatmul": lambda a, b: b @ a,
     "linear": lambda a, b: tg.nn.functional.linear(a, b, b[0]),
     "where": lambda a, b: tg.where(a > 1, a, b) * b,
-    # three inputs, the alias first: c + a @ aᵀ (the alias was matched for both a's)
-    "addmm": lambda a, b: Addmm.apply(b, a, a, transpose_b=True),
+    # three inputs, the alias first: b @ aᵀ + a[0] (the alias must not be matched as a)
+    "linear_alias_first": lambda a, b: Linear.apply(b, a, a[0]),
 }
 
 

@@ -81,12 +81,12 @@ def test_linear_forward_and_gradients():
     assert gradgradcheck(F.linear, (t64(2, 4), t64(3, 4), t64(3)))
 
 
-def test_linear_records_one_addmm_and_gives_contiguous_weight_grads():
+def test_linear_records_one_linear_and_gives_contiguous_weight_grads():
     lin = nn.Linear(4, 3)
     x = tg.randn(5, 4)
     out = lin(x)
     names = [r.name for r in tg.get_tape()]
-    assert names == ["Addmm"]  # GEMM + bias in one op: no permute, no separate add
+    assert names == ["Linear"]  # GEMM + bias in one op: no permute, no separate add
     out.sum().backward()
     assert lin.weight.grad.shape == (3, 4) and lin.weight.grad.data.flags.c_contiguous
     np.testing.assert_allclose(lin.weight.grad.data, np.ones((5, 3)).T @ x.data, rtol=1e-6)

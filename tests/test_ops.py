@@ -25,7 +25,7 @@ from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
 from tinygrad_edu import ops
-from tinygrad_edu.ops import conv, elementwise as ew, linalg, loss as _loss, reduce as rd, shape as sh
+from tinygrad_edu.ops import conv, elementwise as ew, linalg, loss, shape as sh
 from tinygrad_edu.testing import Drawn, axes, check_op, check_op_on, shapes
 
 
@@ -191,40 +191,17 @@ def matmul_shapes(kind):
 
 
 @st.composite
-def transposed_matmul_case(draw):
-    """Stored operand shapes and MatMul's transpose flags (at least one set): the operands of
-    op(a) @ op(b) with batch dimensions broadcast, each flagged one stored transposed."""
-    a_shape, b_shape = draw(matmul_shapes("batched"))
-    ta, tb = draw(st.sampled_from([(True, False), (False, True), (True, True)]))
-    swap = lambda s: s[:-2] + (s[-1], s[-2])  # noqa: E731
-    a_shape, b_shape = (swap(a_shape) if ta else a_shape), (swap(b_shape) if tb else b_shape)
-    return Drawn((a_shape, b_shape), {"transpose_a": ta, "transpose_b": tb})
+def linear_case(draw, bias=True):
+    """x (..., in) with up to two batch dimensions, W (out, in) and, with a bias, b (out,)."""
+    lead = draw(shapes(max_dims=2))
+    k, n = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    return (lead + (k,), (n, k)) + (((n,),) if bias else ())
 
 
-@st.composite
-def addmm_case(draw):
-    """c, a, b stored shapes and the flags of Addmm: c broadcasts into op(a) @ op(b)."""
-    m, k, n = (draw(st.integers(0, 3)) for _ in range(3))
-    ta, tb = draw(st.booleans()), draw(st.booleans())
-    c_shape = draw(st.sampled_from([(m, n), (n,), (1, n), (m, 1), (1,), ()]))
-    return Drawn(
-        (c_shape, (k, m) if ta else (m, k), (n, k) if tb else (k, n)),
-        {"transpose_a": ta, "transpose_b": tb},
-    )
-
-
-def np_addmm(c, a, b, transpose_a, transpose_b):
-    if a.ndim < 2 or b.ndim < 2:
-        raise ValueError("Addmm takes matrices")  # (so the kit skips such f(x, x) checks)
-    product = np_matmul_t(a, b, transpose_a, transpose_b)
-    if np.broadcast_shapes(c.shape, product.shape) != product.shape:
-        raise ValueError("c may not grow the product")
-    return c + product
-
-
-def np_matmul_t(a, b, transpose_a, transpose_b):
-    return np.matmul(np.swapaxes(a, -1, -2) if transpose_a else a,
-                     np.swapaxes(b, -1, -2) if transpose_b else b)
+def np_linear(x, w, b=None):
+    if w.ndim != 2 or (b is not None and b.shape != w.shape[:1]):
+        raise ValueError("Linear takes W (out, in) and b (out,)")  # (the kit skips f(x, x))
+    return x @ w.T if b is None else x @ w.T + b
 
 
 @st.composite
@@ -441,14 +418,14 @@ CASES = [
     ),
     Case(
         "nll_loss", "NllLoss",
-        lambda x, target, weight, reduction: _loss.NllLoss.apply(
+        lambda x, target, weight, reduction: loss.NllLoss.apply(
             x, target=target, weight=None if weight is None else weight.astype(x.dtype),
             reduction=reduction),
         np_nll, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
     ),
     Case(
         "cross_entropy", "CrossEntropy",
-        lambda x, target, weight, reduction: _loss.CrossEntropy.apply(
+        lambda x, target, weight, reduction: loss.CrossEntropy.apply(
             x, target=target, weight=None if weight is None else weight.astype(x.dtype),
             reduction=reduction),
         np_cross_entropy, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
@@ -502,31 +479,13 @@ CASES = [
         for kind in ("1d@1d", "2d@2d", "1d@nd", "nd@1d", "batched")
     ],
     Case(
-        "matmul transposed (gemm flags)", "MatMul",
-        lambda a, b, transpose_a, transpose_b: linalg.MatMul.apply(
-            a, b, transpose_a=transpose_a, transpose_b=transpose_b),
-        np_matmul_t, nargs=2, shapes=transposed_matmul_case(),
+        "linear (bias)", "Linear", lambda x, w, b: linalg.Linear.apply(x, w, b), np_linear,
+        nargs=3, shapes=linear_case(),
     ),
     Case(
-        "addmm (gemm + bias)", "Addmm",
-        lambda c, a, b, transpose_a, transpose_b: linalg.Addmm.apply(
-            c, a, b, transpose_a=transpose_a, transpose_b=transpose_b),
-        np_addmm, nargs=3, shapes=addmm_case(),
+        "linear (no bias)", "Linear", lambda x, w: linalg.Linear.apply(x, w, None), np_linear,
+        nargs=2, shapes=linear_case(bias=False),
     ),
-    # Addmm then ReLU in one record, with c shifted by +-20 so every pre-activation is >= 6
-    # (the linear part) or <= -6 (the mask): |c| < 2 and |op(a) @ op(b)| <= 3·2·2 here, so no
-    # value is near the kink, which is at a computed value where `avoid` cannot keep inputs
-    *[
-        Case(
-            f"addmm_relu ({side})", "AddmmRelu",
-            lambda c, a, b, transpose_a, transpose_b, _s=shift: linalg.AddmmRelu.apply(
-                c + _s, a, b, transpose_a=transpose_a, transpose_b=transpose_b),
-            lambda c, a, b, transpose_a, transpose_b, _s=shift: np.maximum(
-                np_addmm(c + _s, a, b, transpose_a, transpose_b), 0.0),
-            nargs=3, shapes=addmm_case(),
-        )
-        for side, shift in (("active", 20.0), ("masked", -20.0))
-    ],
     # convolution and pooling windows (registered by ops/conv.py)
     Case("im2col", "Im2Col", conv.im2col, np_im2col, shapes=window_case("im2col")),
     Case("col2im", "Col2Im", conv.col2im, np_col2im, shapes=window_case("col2im")),
@@ -779,33 +738,9 @@ def test_check_op_catches_a_wrong_custom_function() -> None:
         check_op_on(MutatingExp.apply, np.exp, [np.array([0.5, 1.0])])
 
 
-@pytest.mark.parametrize(
-    "a_shape, b_shape, flags",
-    [
-        ((3,), (2, 4, 3), {"transpose_b": True}),  # vector @ a stack of transposed matrices
-        ((2, 3, 4), (3,), {"transpose_a": True}),  # transposed matrices @ vector
-        ((5, 3), (4, 5), {"transpose_a": True, "transpose_b": True}),
-    ],
-)
-def test_matmul_flags_with_vectors_and_both_transposed(a_shape, b_shape, flags) -> None:
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
-    ta, tb = flags.get("transpose_a", False), flags.get("transpose_b", False)
-    check_op_on(
-        lambda x, y: linalg.MatMul.apply(x, y, **flags),
-        lambda x, y: np_matmul_t(x, y, ta, tb),
-        [a, b],
-    )
-
-
-def test_matmul_flag_on_a_vector_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match=r"MatMul: transpose_a=True.*\(3,\).*at least two"):
-        linalg.MatMul.apply(tg.ones(3), tg.ones(3, 2), transpose_a=True)
-
-
-def test_linear_gradients_are_fresh_c_ordered_arrays_and_match_numpy() -> None:
-    """linear passes x's transpose as a GEMM flag: dW = gᵀx and dx = gW arrive C-ordered (the
-    optimizer reads them contiguously) and equal the closed-form products."""
+def test_linear_gradients_are_c_ordered_arrays_and_match_numpy() -> None:
+    """dW = gᵀx and dx = gW arrive C-ordered (the optimizer reads them contiguously) and equal
+    the closed-form products."""
     import tinygrad_edu.nn.functional as F
 
     rng = np.random.default_rng(1)
@@ -818,20 +753,13 @@ def test_linear_gradients_are_fresh_c_ordered_arrays_and_match_numpy() -> None:
     np.testing.assert_allclose(x.grad.data, g @ w.data, rtol=1e-12)
 
 
-def test_addmm_bad_operands_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match=r"Addmm: c of shape \(2, 3\) does not broadcast.*\(1, 3\)"):
-        linalg.Addmm.apply(tg.ones(2, 3), tg.ones(1, 4), tg.ones(4, 3))
-    with pytest.raises(ValueError, match=r"Addmm: .*at least two dimensions"):
-        linalg.Addmm.apply(tg.ones(3), tg.ones(4), tg.ones(4, 3))
-
-
-def test_linear_with_bias_is_one_recorded_addmm() -> None:
+def test_linear_with_bias_is_one_recorded_linear() -> None:
     import tinygrad_edu.nn.functional as F
 
     x = tg.ones(4, 3, requires_grad=True)
     w, b = tg.ones(2, 3, requires_grad=True), tg.ones(2, requires_grad=True)
     out = F.linear(x, w, b)
-    assert [r.name for r in tg.get_tape()] == ["Addmm"]
+    assert [r.name for r in tg.get_tape()] == ["Linear"]
     out.sum().backward()
     np.testing.assert_array_equal(b.grad.data, [4.0, 4.0])  # summed over the batch
 

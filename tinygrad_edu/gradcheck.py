@@ -368,7 +368,7 @@ def _grid(rng, shape, lo=-2.0, hi=2.0, offset=0.3) -> np.ndarray:
 
 def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
     """One or more (function, input arrays) per primitive, away from kinks and ties."""
-    from .ops import conv, elementwise as ew, loss as _loss, reduce as rd, shape as sh
+    from .ops import conv, elementwise as ew, loss, shape as sh
 
     def arr(*shape, lo=-2.0, hi=2.0, offset=0.3):
         return _grid(rng, shape, lo, hi, offset).reshape(shape)
@@ -409,16 +409,15 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "SumTo": [(lambda x: ops.sum_to(x, (3, 1)), [arr(2, 3, 4)])],
         "LogSoftmax": [(lambda x: ops.log_softmax(x, 1), [arr(2, 3, 4)])],
         "NllLoss": [
-            (lambda x: _loss.NllLoss.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
+            (lambda x: loss.NllLoss.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
              [arr(3, 4)]),
-            (lambda x: _loss.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
-                                        weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
+            (lambda x: loss.NllLoss.apply(x, target=np.array([1, 3, 0]), reduction="sum",
+                                          weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
         ],
         "CrossEntropy": [
-            (lambda x: _loss.CrossEntropy.apply(x, target=np.array([2, 0, 2]), reduction="mean"),
-             [arr(3, 4)]),
-            (lambda x: _loss.CrossEntropy.apply(x, target=np.array([1, 3, 0]), reduction="none",
-                                             weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
+            (lambda x: loss.CrossEntropy.apply(x, target=np.array([2, 0, 2])), [arr(3, 4)]),
+            (lambda x: loss.CrossEntropy.apply(x, target=np.array([1, 3, 0]), reduction="none",
+                                               weight=np.array([0.5, 0.0, 2.0])), [arr(3, 4)]),
         ],
         "Reshape": [(lambda x: ops.reshape(x, (4, 3)), [arr(3, 4)])],
         "Permute": [(lambda x: ops.permute(x, (2, 0, 1)), [arr(2, 3, 4)])],
@@ -435,18 +434,16 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
             (ops.matmul, [arr(4), arr(4)]),
             (ops.matmul, [arr(3, 4), arr(4, 2)]),
             (ops.matmul, [arr(2, 1, 3, 4), arr(3, 4, 2)]),
-            (lambda a, b: ops.linalg.MatMul.apply(a, b, transpose_a=True, transpose_b=True),
-             [arr(4, 3), arr(2, 4)]),
+            (ops.matmul, [arr(3, 4), arr(4)]),
+            (ops.matmul, [arr(4), arr(2, 4, 3)]),
         ],
-        "Addmm": [
-            (lambda c, a, b: ops.linalg.Addmm.apply(c, a, b, transpose_b=True),
-             [arr(2), arr(3, 4), arr(2, 4)]),
-            (lambda c, a, b: ops.linalg.Addmm.apply(c, a, b, transpose_a=True),
-             [arr(3, 1), arr(4, 3), arr(4, 2)]),
-        ],
-        "AddmmRelu": [
-            (lambda c, a, b: ops.linalg.AddmmRelu.apply(c, a, b, transpose_b=True),
-             [arr(2), arr(3, 4), arr(2, 4)]),
+        "Linear": [
+            (lambda x, w, b: ops.linalg.Linear.apply(x, w, b), [arr(3, 4), arr(2, 4), arr(2)]),
+            (lambda x, w: ops.linalg.Linear.apply(x, w, None), [arr(3, 4), arr(2, 4)]),
+            (lambda x, w, b: ops.linalg.Linear.apply(x, w, b),
+             [arr(2, 3, 4), arr(2, 4), arr(2)]),
+            (lambda x, w: ops.linalg.Linear.apply(x, w, None), [arr(2, 3, 4), arr(2, 4)]),
+            (lambda x, w, b: ops.linalg.Linear.apply(x, w, b), [arr(4), arr(2, 4), arr(2)]),
         ],
     }
 

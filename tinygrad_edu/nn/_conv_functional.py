@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..ops.conv import Im2Col, MaxPool2d, Window, out_size
-from ..ops.linalg import Addmm, MatMul
+from ..ops.linalg import Linear
 from ..ops.shape import Permute, Reshape
 from ..tensor import Tensor
 
@@ -116,10 +116,10 @@ def conv2d(
         w = Reshape.apply(Permute.apply(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))
         if cols.dtype == w.dtype:  # cols @ wᵀ with the transpose as a GEMM flag: no permute
             if bias is not None and bias.shape == (c_out,) and bias.dtype == w.dtype:
-                out = Addmm.apply(bias, cols, w, transpose_b=True)  # bias added in place
+                out = Linear.apply(cols, w, bias)  # bias added in place
                 bias = None
             else:
-                out = MatMul.apply(cols, w, transpose_b=True)  # (M, C_out)
+                out = Linear.apply(cols, w, None)  # (M, C_out)
         else:
             out = ops.matmul(cols, ops.permute(w, (1, 0)))  # (the dtypes are promoted first)
     else:

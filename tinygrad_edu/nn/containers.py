@@ -5,19 +5,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Iterable, Iterator
 
-from . import functional as F
 from .module import Module
-
-
-_FUSED: tuple = ()  # (Linear, ReLU), looked up on first use: layers imports this module
-
-
-def _fused() -> tuple:
-    global _FUSED
-    from .layers import Linear, ReLU
-
-    _FUSED = (Linear, ReLU)
-    return _FUSED
 
 
 class Sequential(Module):
@@ -44,26 +32,10 @@ class Sequential(Module):
                 self.add_module(str(i), m)
 
     def forward(self, input):
-        """Each module's output is the next one's input. A ``Linear`` followed by a ``ReLU``
-        (those exact classes) runs as one record, ``AddmmRelu``: the pre-activation is never a
-        tensor, and ReLU overwrites it in place as hand-written NumPy does (the MLP training
-        step: 1.065x -> 1.051x the hand-written one). A module is called through its
-        ``forward`` when its class does not override ``__call__`` (which only calls forward:
-        ~1% of an MLP's inference)."""
-        Linear, ReLU = _FUSED or _fused()
-        call = Module.__call__
-        linear = None  # a Linear waiting to see whether a ReLU comes next
+        """Each module's output is the next one's input."""
         for m in self._modules.values():
-            if linear is not None:
-                if type(m) is ReLU:
-                    input, linear = F._linear_relu(input, linear.weight, linear.bias), None
-                    continue
-                input, linear = linear.forward(input), None
-            if type(m) is Linear:
-                linear = m
-            else:
-                input = m.forward(input) if type(m).__call__ is call else m(input)
-        return input if linear is None else linear.forward(input)
+            input = m(input)
+        return input
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -22,8 +22,9 @@ import numpy as np
 from .. import ops
 from .._random import default_generator
 from ..function import inplace_refusal
-from ..ops import elementwise as ew, loss as _loss, reduce as rd
-from ..ops.linalg import Addmm, AddmmRelu, MatMul
+from ..ops import elementwise as ew
+from ..ops.linalg import Linear, _promote
+from ..ops.loss import CrossEntropy, NllLoss
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 
@@ -86,44 +87,37 @@ def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
 
 # -- linear, dropout, padding, embedding -------------------------------------------------------
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x @ Wᵀ + b.  x: (..., in), W: (out, in), b: (out,) -> (..., out).
+    """y = x @ Wᵀ + b.  x: (..., in), W: (out, in), b: (out,) or None -> (..., out).
 
-    A batch of vectors with a bias is one recorded ``Addmm`` (GEMM, bias added in place into
-    its result); other inputs are a ``MatMul`` and an ``Add``. Either way Wᵀ is a flag of the
-    GEMM, never a recorded permute.
+    One recorded ``Linear`` for any input with at least one dimension, as in PyTorch: one
+    GEMM over the rows of x, the bias added into its result.
+
+    >>> import tinygrad_edu as tg
+    >>> import tinygrad_edu.nn.functional as F
+    >>> F.linear(tg.ones(2, 3), tg.ones(4, 3), tg.zeros(4)).shape
+    (2, 4)
     """
-    xd, wd = input.data, weight.data  # (the arrays' attributes: no property calls)
-    if xd.shape[-1:] != wd.shape[1:2]:
+    if weight.ndim != 2 or input.ndim == 0:
         raise ValueError(
-            f"linear: input of shape {input.shape} has {input.shape[-1] if input.ndim else 0} "
-            f"features but the weight of shape {weight.shape} expects {weight.shape[1]} "
+            f"linear: input of shape {input.shape} and weight of shape {weight.shape}: the "
+            "weight must be (out_features, in_features) and the input (..., in_features)"
+        )
+    if input.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {input.shape} has {input.shape[-1]} features but the "
+            f"weight of shape {weight.shape} expects {weight.shape[1]} "
             "(weight is (out_features, in_features))"
         )
-    if xd.ndim >= 2 and xd.dtype == wd.dtype:
-        # Wᵀ is a flag of the GEMM, not a recorded permute: backward is dx = grad @ W and
-        # dW = gradᵀ @ x, both fresh C-ordered arrays (the optimizer reads them contiguously).
-        # (Computing (W @ xᵀ)ᵀ instead is ~15% faster for the first GEMM alone, but leaves
-        # activations F-ordered and made a whole 784-512-256-10 step ~8% slower: measured.)
-        if bias is not None and xd.ndim == 2:
-            bd = bias.data
-            if bd.dtype == wd.dtype and bd.shape == wd.shape[:1]:
-                return Addmm.apply(bias, input, weight, transpose_b=True)  # bias added in place
-        out = MatMul.apply(input, weight, transpose_b=True)
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(
+            f"linear: bias of shape {bias.shape} does not fit the weight of shape "
+            f"{weight.shape}: it needs shape ({weight.shape[0]},), one per output feature"
+        )
+    if bias is None:
+        input, weight = _promote(input, weight)
     else:
-        out = ops.matmul(input, ops.permute(weight, (1, 0)))
-    return out if bias is None else out + bias
-
-
-def _linear_relu(input: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    """``relu(linear(input, weight, bias))``: one ``AddmmRelu`` record where ``linear`` would
-    be one ``Addmm`` (what ``nn.Sequential`` runs for a Linear followed by a ReLU), else the
-    two ops (with their errors)."""
-    xd, wd = input.data, weight.data
-    if bias is not None and xd.ndim == 2 and xd.dtype == wd.dtype and xd.shape[1:] == wd.shape[1:2]:
-        bd = bias.data
-        if bd.dtype == wd.dtype and bd.shape == wd.shape[:1]:
-            return AddmmRelu.apply(bias, input, weight, transpose_b=True)
-    return relu(linear(input, weight, bias))
+        input, weight, bias = _promote(input, weight, bias)
+    return Linear.apply(input, weight, bias)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
@@ -319,7 +313,7 @@ def nll_loss(
     """
     flat, t, w, tshape = _class_targets(input, target, weight, ignore_index, reduction, "nll_loss")
     # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
-    loss = _loss.NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
+    loss = NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
     return ops.reshape(loss, tshape) if reduction == "none" else loss
 
 
@@ -386,8 +380,8 @@ def cross_entropy(
 ) -> Tensor:
     """Softmax cross-entropy of logits: nll_loss(log_softmax(input, 1), target).
 
-    Class-index targets without label smoothing are one fused record (``CrossEntropy``, as
-    hand-written backprop computes it: softmax minus one-hot); other forms are composed.
+    Class-index targets without label smoothing are one record, the ``CrossEntropy``
+    primitive (its backward is softmax minus one-hot); other forms are composed.
 
     input: (N, C) logits (or (C,), or (N, C, d1, ...)); target: class indices (N,) or class
     probabilities of the input's shape. ``label_smoothing`` mixes the target with the uniform
@@ -402,11 +396,11 @@ def cross_entropy(
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind != "f" and label_smoothing == 0.0:  # class indices: one fused record
+    if t.dtype.kind != "f" and label_smoothing == 0.0:  # class indices: one record
         flat, t, w, tshape = _class_targets(
             input, target, weight, ignore_index, reduction, "cross_entropy"
         )
-        loss = _loss.CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
+        loss = CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
         return ops.reshape(loss, tshape) if reduction == "none" else loss
     logp = ops.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]

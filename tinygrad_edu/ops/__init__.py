@@ -45,10 +45,10 @@ PRIMITIVES: dict[str, type[Function]] = {
         ew.Cos, ew.Tanh, ew.Sigmoid, ew.Relu, ew.Abs, ew.Erf, ew.Maximum, ew.Minimum,
         ew.Where, ew.Clip, ew.Cast, ew.Clone,
         rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo,
-        loss.LogSoftmax, loss.NllLoss, loss.CrossEntropy,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,
-        linalg.MatMul, linalg.Addmm, linalg.AddmmRelu,
+        linalg.MatMul, linalg.Linear,
+        loss.LogSoftmax, loss.NllLoss, loss.CrossEntropy,
     )
 }
 

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._shapes import normalize_axis, prod, unbroadcast
 from ..function import Function
 from ..tensor import Tensor
-from .shape import BroadcastTo, IndexAdd, Reshape, broadcast_to
+from .shape import BroadcastTo, Reshape, broadcast_to
 
 
 def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
