@@ -762,21 +762,3 @@ def test_linear_with_bias_is_one_recorded_linear() -> None:
     assert [r.name for r in tg.get_tape()] == ["Linear"]
     out.sum().backward()
     np.testing.assert_array_equal(b.grad.data, [4.0, 4.0])  # summed over the batch
-
-
-@pytest.mark.parametrize("stride, dilation, padding", [(1, 1, 1), (2, 1, 0), (1, 2, 2), (2, 2, 1)])
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_col2im_sparse_and_slice_paths_agree(monkeypatch, stride, dilation, padding, dtype):
-    """col2im's cached scatter-matrix product and its slice-add fallback (used for shapes
-    whose matrix would be large) give the same image, in the columns' dtype."""
-    g = conv.Window(3, 3, stride, stride, padding, padding, dilation, dilation)
-    in_shape = (2, 3, 7, 6)
-    ho, wo = conv.out_size(7, 3, stride, padding, dilation), conv.out_size(6, 3, stride, padding, dilation)
-    cols = np.random.default_rng(0).standard_normal((2 * ho * wo, 9 * 3)).astype(dtype)
-    sparse = conv._col2im(cols, in_shape, g)
-    monkeypatch.setattr(conv, "_SCATTER_MAX_NNZ", 0)
-    sliced = conv._col2im(cols, in_shape, g)
-    assert sparse.dtype == sliced.dtype == dtype and sparse.shape == sliced.shape == in_shape
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(sparse, sliced, **tol)  # (float32: summation order differs)
-    np.testing.assert_allclose(sliced, np_col2im(cols, in_shape, g), rtol=1e-5, atol=1e-6)

@@ -1,18 +1,15 @@
-"""conv2d, max_pool2d and avg_pool2d: composites over the strided-window primitives of
+"""conv2d, max_pool2d and avg_pool2d: composites over the im2col and max-pool primitives of
 ``ops.conv`` (re-exported by nn.functional). Shapes follow PyTorch: x (N, C, H, W) or (C, H, W).
 """
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from .. import ops
 from ..ops.conv import Im2Col, MaxPool2d, Window, out_size
-from ..ops.linalg import Linear
-from ..ops.shape import Permute, Reshape
 from ..tensor import Tensor
+from . import functional as F  # (functional re-exports this module; F.linear is read per call)
 
 
 def _pair(v, name: str, op: str) -> tuple[int, int]:
@@ -24,18 +21,8 @@ def _pair(v, name: str, op: str) -> tuple[int, int]:
 
 
 def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
-    """Validate the hyperparameters against the input and return the Window geometry
-    (remembered for hashable arguments: a layer asks the same question every step)."""
-    try:
-        return _cached_window(x_shape[2], x_shape[3], kernel, stride, padding, dilation, op)
-    except TypeError:  # an unhashable argument (a list): validated afresh
-        return _cached_window.__wrapped__(
-            x_shape[2], x_shape[3], kernel, stride, padding, dilation, op
-        )
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_window(h: int, w: int, kernel, stride, padding, dilation, op: str) -> Window:
+    """Validate the hyperparameters against the input (N, C, H, W); return the Window."""
+    h, w = x_shape[2], x_shape[3]
     kh, kw = kernel
     sh, sw = _pair(stride, "stride", op)
     ph, pw = _pair(padding, "padding", op)
@@ -109,21 +96,14 @@ def conv2d(
             "of the layer or the input's channel dimension (dim 1)"
         )
     g = _window(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
-    ho, wo = out_size(x.shape[2], kh, g.sh, g.ph, g.dh), out_size(x.shape[3], kw, g.sw, g.pw, g.dw)
-    cols = Im2Col.apply(x, geometry=g)  # (N·Ho·Wo, kh·kw·C), columns in (kh, kw, C) order
-    m = n * ho * wo
-    if groups == 1:  # (shapes known to fit: the primitives directly, without ops' checks)
-        w = Reshape.apply(Permute.apply(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))
-        if cols.dtype == w.dtype:  # cols @ wᵀ with the transpose as a GEMM flag: no permute
-            if bias is not None and bias.shape == (c_out,) and bias.dtype == w.dtype:
-                out = Linear.apply(cols, w, bias)  # bias added in place
-                bias = None
-            else:
-                out = Linear.apply(cols, w, None)  # (M, C_out)
-        else:
-            out = ops.matmul(cols, ops.permute(w, (1, 0)))  # (the dtypes are promoted first)
-    else:
-        og = c_out // groups
+    ho = out_size(x.shape[2], kh, g.sh, g.ph, g.dh)
+    wo = out_size(x.shape[3], kw, g.sw, g.pw, g.dw)
+    cols = Im2Col.apply(x, geometry=g)  # (N·H_out·W_out, kh·kw·C_in), in (kh, kw, C_in) order
+    if groups == 1:
+        w2d = ops.reshape(ops.permute(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))  # same order
+        out = F.linear(cols, w2d, bias)  # cols @ w2dᵀ + b: one GEMM, (N·H_out·W_out, C_out)
+    else:  # one GEMM per group, batched: (G, M, kh·kw·C_in/G) @ (G, kh·kw·C_in/G, C_out/G)
+        m, og = n * ho * wo, c_out // groups
         cols = ops.reshape(
             ops.permute(ops.reshape(cols, (m, kh * kw, groups, c_per_group)), (2, 0, 1, 3)),
             (groups, m, kh * kw * c_per_group),
@@ -132,10 +112,11 @@ def conv2d(
             ops.permute(ops.reshape(weight, (groups, og, c_per_group, kh, kw)), (0, 3, 4, 2, 1)),
             (groups, kh * kw * c_per_group, og),
         )
-        out = ops.reshape(ops.permute(ops.matmul(cols, w), (1, 0, 2)), (m, c_out))  # (M, C_out)
-    if bias is not None:
-        out = out + bias
-    out = Permute.apply(Reshape.apply(out, (n, ho, wo, c_out)), (0, 3, 1, 2))  # NCHW view of NHWC
+        out = ops.reshape(ops.permute(ops.matmul(cols, w), (1, 0, 2)), (m, c_out))
+        if bias is not None:
+            out = out + bias
+    # (N, C_out, H_out, W_out): a view of the rows, which are the channels-last output image
+    out = ops.permute(ops.reshape(out, (n, ho, wo, c_out)), (0, 3, 1, 2))
     return ops.squeeze(out, 0) if unbatched else out
 
 

@@ -1,7 +1,7 @@
 """Elementwise primitives. Each backward returns gradients in the output's (broadcast) shape;
 the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
 are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
-derivative is zero almost everywhere. A mask routes a gradient by selecting (``Where``)."""
+derivative is zero almost everywhere."""
 
 from __future__ import annotations
 
@@ -231,7 +231,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = grad where x > 0, else 0   (relu'(0) = 0, as in PyTorch)"""
+    """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -247,7 +247,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return Where.apply(x.data > 0, grad, 0.0)
+        return grad * _mask(x.data > 0, grad)
 
 
 class Abs(Function):
@@ -319,6 +319,11 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _mask(keep: np.ndarray, grad: Tensor) -> Tensor:
+    """A 0/1 mask as a constant in the gradient's dtype (a multiply by it is one pass)."""
+    return _wrap(keep.astype(grad.dtype))
+
+
 class Where(Function):
     """y = a where cond else b;  da = grad where cond else 0,  db = grad where not cond"""
 
@@ -353,7 +358,7 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return Where.apply(inside, grad, 0.0), None, None
+        return grad * _mask(inside, grad), None, None
 
 
 class Cast(Function):
