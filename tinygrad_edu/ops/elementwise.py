@@ -247,7 +247,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return grad * _mask(x.data > 0, grad)
+        return Mul.apply(grad, _wrap(x.data > 0))
 
 
 class Abs(Function):

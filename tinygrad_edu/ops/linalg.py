@@ -8,6 +8,7 @@ import numpy as np
 from .._shapes import prod
 from ..function import Function
 from ..tensor import Tensor
+from .reduce import Sum
 
 
 class MatMul(Function):
@@ -61,15 +62,12 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        grad_x = grad_w = grad_b = None
-        if need_x:
-            grad_x = grad @ weight  # (..., out) @ (out, in)
-        if need_w:
-            n = prod(x.shape[:-1])
-            rows = grad.reshape(n, weight.shape[0])  # (N, out)
-            grad_w = rows.mT @ x.reshape(n, x.shape[-1])  # (out, N) @ (N, in)
-        if need_b:
-            grad_b = grad  # (..., out): the replay sums it over the rows to (out,)
+        n = prod(x.shape[:-1])  # the batch dimensions of x and grad, as N rows
+        rows = grad.reshape(n, weight.shape[0])  # (N, out)
+        # db, dW, then dx: each reads grad, which stays in cache from the op that made it
+        grad_b = Sum.apply(rows, axes=(0,), keepdims=False) if need_b else None
+        grad_w = MatMul.apply(rows.mT, x.reshape(n, x.shape[-1])) if need_w else None
+        grad_x = MatMul.apply(grad, weight) if need_x else None  # (..., out) @ (out, in)
         return grad_x, grad_w, grad_b
 
 
