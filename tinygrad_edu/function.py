@@ -42,6 +42,9 @@ class Context:
     in place since the forward, backward raises instead of returning a wrong gradient.
     """
 
+    # the fields every context has; an op's own hyperparameters (ctx.axes) go to __dict__
+    __slots__ = ("fn", "inputs", "needs_input_grad", "record", "to_save", "saved", "__dict__")
+
     def __init__(self, fn: type, inputs: tuple, needs_input_grad: tuple) -> None:
         self.fn = fn
         self.inputs = inputs  # the positional arguments of apply (tensors and constants)
@@ -60,8 +63,12 @@ class Context:
         is what forward returned; any other array is a constant that forward made."""
         saved = []
         for v in self.to_save:
-            owner = next((t for t, a in zip(self.inputs, arrays) if a is v), None)
-            if isinstance(owner, Tensor):
+            owner = None
+            for t, a in zip(self.inputs, arrays):
+                if a is v and isinstance(t, Tensor):
+                    owner = t
+                    break
+            if owner is not None:
                 saved.append((owner, owner._version))
             elif v is raw_out or v is out.data:
                 saved.append((_OUTPUT, out._version))
@@ -142,7 +149,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs) -> Tensor:
         """Run forward on the arrays of ``args``; record it if an input requires grad."""
-        recording = _modes.grad_enabled
+        recording, anomaly = _modes.grad_enabled, _modes.anomaly
         needs = tuple([recording and isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx = Context(cls, args, needs)
         arrays = _forward_args(args)
@@ -151,12 +158,12 @@ class Function:
         out = Tensor._wrap(raw if type(raw) is np.ndarray else np.asarray(raw), True in needs)
         if cls.is_view:
             out._vc = args[0]._shared_version()
-        if _modes.anomaly:
+        if anomaly:
             check_finite(out.data, cls.__name__, "forward", None)
         if out.requires_grad:
             ctx.keep_saved(arrays, raw, out)
             out._record = get_tape().append(cls, ctx, out)
-            if _modes.anomaly:
+            if anomaly:
                 out._record.where = user_frame()
         return out
 
@@ -195,13 +202,10 @@ def _forward_args(args: tuple) -> list:
     """What forward receives: each tensor's array, other arguments as given. A tensor whose
     array was already passed for another tensor (``x * x.detach()``) gets a view of it, so
     that a saved array names exactly one input."""
-    arrays = []
-    for a in args:
-        if isinstance(a, Tensor):
-            x = a.data
-            arrays.append(x.view() if any(x is y for y in arrays) else x)
-        else:
-            arrays.append(a)
+    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    for i in range(1, len(arrays)):
+        if isinstance(args[i], Tensor) and id(arrays[i]) in map(id, arrays[:i]):
+            arrays[i] = arrays[i].view()
     return arrays
 
 

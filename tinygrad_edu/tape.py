@@ -72,6 +72,8 @@ class Tape:
         """A record's output died: forget the record. Dropping it frees its inputs, whose own
         records may die inside this call; those only join the queue, which the outermost call
         empties, so a long chain of ops dies without deep recursion."""
+        if rec.ctx is None:
+            return  # released by a backward already
         self._dead.append(rec)
         if self._dropping:
             return
