@@ -24,7 +24,7 @@ from hypothesis import assume, strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_edu as tg
-from tinygrad_edu import ops
+from tinygrad_edu import functional, ops
 from tinygrad_edu.ops import conv, elementwise as ew, linalg, loss, shape as sh
 from tinygrad_edu.testing import Drawn, axes, check_op, check_op_on, shapes
 
@@ -430,7 +430,7 @@ CASES = [
             reduction=reduction),
         np_cross_entropy, shapes=one(min_dims=2, max_dims=2, min_side=1), params=nll_args,
     ),
-    Case("sum_to", "SumTo", lambda x, shape: ops.sum_to(x, shape), np_sum_to, params=sum_to_args),
+    Case("sum_to", "SumTo", lambda x, shape: functional.sum_to(x, shape), np_sum_to, params=sum_to_args),
     # shape
     Case("reshape", "Reshape", lambda x, shape: x.reshape(shape), np.reshape, params=reshape_args),
     Case(

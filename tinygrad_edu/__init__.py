@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import ops, viz
+from . import functional, ops, viz
 from ._random import default_generator, manual_seed, seed
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
@@ -49,7 +49,7 @@ from .factories import (
     zeros_like,
 )
 from .function import Context, Function
-from .ops import (
+from .functional import (
     abs,
     add,
     cat,

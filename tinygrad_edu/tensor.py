@@ -4,10 +4,10 @@ that produced it (``._record``, PyTorch's ``grad_fn``).
 This file holds what autodiff needs of a tensor: making one, ``backward``, accumulating
 ``.grad``, the version counter that guards in-place changes, and the arithmetic operators.
 The rest of PyTorch's tensor methods (reductions, shapes, comparisons, conversions) are plain
-forwards to ``ops`` in ``tensor_methods.py``, which ``Tensor`` inherits.
+forwards to ``functional`` in ``tensor_methods.py``, which ``Tensor`` inherits.
 
-The one back-edge in the dependency graph is here: operators reach ``ops`` through a single
-late import at the bottom of this file (``x * y`` must call ``ops.mul``).
+The one back-edge in the dependency graph is here: operators reach ``functional`` (and
+through it the primitives in ``ops``) by a single late import at the bottom of this file.
 """
 
 from __future__ import annotations
@@ -215,7 +215,7 @@ class Tensor(TensorMethods):
 
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
-        one unbroadcast. Recorded (``ops.sum_to``) when the gradient itself requires grad."""
+        one unbroadcast. Recorded (``functional.sum_to``) when the gradient itself requires grad."""
         shape, dtype = like.data.shape, like.data.dtype
         g = self
         if g.data.shape != shape:
@@ -226,9 +226,9 @@ class Tensor(TensorMethods):
                     f"of shape {shape}; a gradient must have the input's shape or a shape the "
                     "input broadcasts to"
                 )
-            g = ops.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g.data, shape))
+            g = functional.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g.data, shape))
         if g.data.dtype != dtype:
-            g = ops.cast(g, dtype) if g.requires_grad else Tensor._wrap(g.data.astype(dtype))
+            g = functional.cast(g, dtype) if g.requires_grad else Tensor._wrap(g.data.astype(dtype))
         return g
 
     def detach(self) -> "Tensor":
@@ -296,21 +296,21 @@ class Tensor(TensorMethods):
             )
 
     # -- arithmetic operators: each one is a primitive (or a composite) in ops ---------------
-    def __add__(self, other): return ops.add(self, other)
-    def __radd__(self, other): return ops.add(other, self)
-    def __sub__(self, other): return ops.sub(self, other)
-    def __rsub__(self, other): return ops.sub(other, self)
-    def __mul__(self, other): return ops.mul(self, other)
-    def __rmul__(self, other): return ops.mul(other, self)
-    def __truediv__(self, other): return ops.div(self, other)
-    def __rtruediv__(self, other): return ops.div(other, self)
-    def __pow__(self, other): return ops.pow(self, other)
-    def __rpow__(self, other): return ops.pow(other, self)
-    def __matmul__(self, other): return ops.matmul(self, other)
-    def __rmatmul__(self, other): return ops.matmul(other, self)
-    def __neg__(self): return ops.neg(self)
+    def __add__(self, other): return functional.add(self, other)
+    def __radd__(self, other): return functional.add(other, self)
+    def __sub__(self, other): return functional.sub(self, other)
+    def __rsub__(self, other): return functional.sub(other, self)
+    def __mul__(self, other): return functional.mul(self, other)
+    def __rmul__(self, other): return functional.mul(other, self)
+    def __truediv__(self, other): return functional.div(self, other)
+    def __rtruediv__(self, other): return functional.div(other, self)
+    def __pow__(self, other): return functional.pow(self, other)
+    def __rpow__(self, other): return functional.pow(other, self)
+    def __matmul__(self, other): return functional.matmul(self, other)
+    def __rmatmul__(self, other): return functional.matmul(other, self)
+    def __neg__(self): return functional.neg(self)
     def __pos__(self): return self
-    def __abs__(self): return ops.abs(self)
+    def __abs__(self): return functional.abs(self)
 
     def __floordiv__(self, other):
         return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
@@ -399,6 +399,6 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     return g
 
 
-from . import ops, tape, tensor_methods  # noqa: E402  (the one back-edge: operators reach ops)
+from . import functional, tape, tensor_methods  # noqa: E402  (the one back-edge: operators reach ops)
 
-tensor_methods.Tensor, tensor_methods.ops = Tensor, ops
+tensor_methods.Tensor, tensor_methods.functional = Tensor, functional

@@ -1,6 +1,6 @@
 """The rest of PyTorch's tensor methods: conversions, comparisons, math, reductions, shapes.
 
-Each is a plain forward to a function in ``ops`` (or a NumPy call for results that carry no
+Each is a plain forward to a function in ``functional`` (or a NumPy call for results that carry no
 gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in autodiff.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from ._shapes import normalize_axis
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
-Tensor = ops = None
+Tensor = functional = None
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
@@ -104,7 +104,7 @@ class TensorMethods:
 
     # -- dtype conversions --------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
-        return ops.cast(self, np.dtype(dtype))
+        return functional.cast(self, np.dtype(dtype))
 
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
@@ -141,7 +141,7 @@ class TensorMethods:
         return self
 
     def clone(self) -> "Tensor":
-        return ops.clone(self)
+        return functional.clone(self)
 
     def contiguous(self) -> "Tensor":
         return self
@@ -195,33 +195,33 @@ class TensorMethods:
         return _arg_reduce(np.argmin, self, dim, axis, keepdim, keepdims, "argmin")
 
     # -- elementwise math ----------------------------------------------------------------------
-    def add(self, other, alpha=1): return ops.add(self, other if alpha == 1 else other * alpha)
-    def sub(self, other, alpha=1): return ops.sub(self, other if alpha == 1 else other * alpha)
-    def mul(self, other): return ops.mul(self, other)
-    def div(self, other): return ops.div(self, other)
-    def pow(self, exponent): return ops.pow(self, exponent)
-    def neg(self): return ops.neg(self)
-    def exp(self): return ops.exp(self)
-    def log(self): return ops.log(self)
-    def sqrt(self): return ops.sqrt(self)
-    def rsqrt(self): return ops.pow(self, -0.5)
-    def square(self): return ops.mul(self, self)
-    def reciprocal(self): return ops.div(1.0, self)
-    def sin(self): return ops.sin(self)
-    def cos(self): return ops.cos(self)
-    def tanh(self): return ops.tanh(self)
-    def sigmoid(self): return ops.sigmoid(self)
-    def relu(self): return ops.relu(self)
-    def relu_(self): return ops.relu_(self)
-    def abs(self): return ops.abs(self)
-    def erf(self): return ops.erf(self)
-    def maximum(self, other): return ops.maximum(self, other)
-    def minimum(self, other): return ops.minimum(self, other)
+    def add(self, other, alpha=1): return functional.add(self, other if alpha == 1 else other * alpha)
+    def sub(self, other, alpha=1): return functional.sub(self, other if alpha == 1 else other * alpha)
+    def mul(self, other): return functional.mul(self, other)
+    def div(self, other): return functional.div(self, other)
+    def pow(self, exponent): return functional.pow(self, exponent)
+    def neg(self): return functional.neg(self)
+    def exp(self): return functional.exp(self)
+    def log(self): return functional.log(self)
+    def sqrt(self): return functional.sqrt(self)
+    def rsqrt(self): return functional.pow(self, -0.5)
+    def square(self): return functional.mul(self, self)
+    def reciprocal(self): return functional.div(1.0, self)
+    def sin(self): return functional.sin(self)
+    def cos(self): return functional.cos(self)
+    def tanh(self): return functional.tanh(self)
+    def sigmoid(self): return functional.sigmoid(self)
+    def relu(self): return functional.relu(self)
+    def relu_(self): return functional.relu_(self)
+    def abs(self): return functional.abs(self)
+    def erf(self): return functional.erf(self)
+    def maximum(self, other): return functional.maximum(self, other)
+    def minimum(self, other): return functional.minimum(self, other)
 
-    def clip(self, min=None, max=None): return ops.clip(self, min, max)
+    def clip(self, min=None, max=None): return functional.clip(self, min, max)
     clamp = clip
 
-    def where(self, condition, other): return ops.where(condition, self, other)
+    def where(self, condition, other): return functional.where(condition, self, other)
 
     subtract, multiply, divide, true_divide, negative = sub, mul, div, div, neg
 
@@ -229,76 +229,76 @@ class TensorMethods:
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "sum")
         x = self if dtype is None else self.astype(dtype)
-        return ops.sum(x, a, k)
+        return functional.sum(x, a, k)
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None, dtype=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "mean")
         x = self if dtype is None else self.astype(dtype)
-        return ops.mean(x, a, k)
+        return functional.mean(x, a, k)
 
     def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """Largest value. ``x.max(dim)`` returns ``(values, indices)`` as PyTorch does;
         ``x.max(axis=...)`` (NumPy's spelling) and tuple dims return the values only.
         Called with another tensor it is ``maximum``."""
         if isinstance(dim, Tensor):
-            return ops.maximum(self, dim)
-        return _max_min(self, ops.max, np.argmax, dim, axis, keepdim, keepdims, "max")
+            return functional.maximum(self, dim)
+        return _max_min(self, functional.max, np.argmax, dim, axis, keepdim, keepdims, "max")
 
     def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """Smallest value; see ``max`` for the ``(values, indices)`` rule."""
         if isinstance(dim, Tensor):
-            return ops.minimum(self, dim)
-        return _max_min(self, ops.min, np.argmin, dim, axis, keepdim, keepdims, "min")
+            return functional.minimum(self, dim)
+        return _max_min(self, functional.min, np.argmin, dim, axis, keepdim, keepdims, "min")
 
     def amax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amax")
-        return ops.max(self, a, k)
+        return functional.max(self, a, k)
 
     def amin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "amin")
-        return ops.min(self, a, k)
+        return functional.min(self, a, k)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None, ddof=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "var")
-        return ops.var(self, a, _correction(unbiased, correction, ddof), k)
+        return functional.var(self, a, _correction(unbiased, correction, ddof), k)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None, ddof=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "std")
-        return ops.std(self, a, _correction(unbiased, correction, ddof), k)
+        return functional.std(self, a, _correction(unbiased, correction, ddof), k)
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "logsumexp")
-        return ops.logsumexp(self, a, k)
+        return functional.logsumexp(self, a, k)
 
     def softmax(self, dim=-1, *, axis=None):
-        return ops.softmax(self, dim if axis is None else axis)
+        return functional.softmax(self, dim if axis is None else axis)
 
     def log_softmax(self, dim=-1, *, axis=None):
-        return ops.log_softmax(self, dim if axis is None else axis)
+        return functional.log_softmax(self, dim if axis is None else axis)
 
     # -- shape ----------------------------------------------------------------------------------
-    def reshape(self, *shape): return ops.reshape(self, _shape_args(shape))
+    def reshape(self, *shape): return functional.reshape(self, _shape_args(shape))
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
             return self.astype(shape[0])  # view(dtype) reinterprets in torch; we convert
-        return ops.reshape(self, _shape_args(shape))
-    def view_as(self, other): return ops.reshape(self, other.shape)
-    def reshape_as(self, other): return ops.reshape(self, other.shape)
-    def flatten(self, start_dim=0, end_dim=-1): return ops.flatten(self, start_dim, end_dim)
-    def unflatten(self, dim, sizes): return ops.unflatten(self, dim, sizes)
-    def ravel(self): return ops.reshape(self, (-1,))
+        return functional.reshape(self, _shape_args(shape))
+    def view_as(self, other): return functional.reshape(self, other.shape)
+    def reshape_as(self, other): return functional.reshape(self, other.shape)
+    def flatten(self, start_dim=0, end_dim=-1): return functional.flatten(self, start_dim, end_dim)
+    def unflatten(self, dim, sizes): return functional.unflatten(self, dim, sizes)
+    def ravel(self): return functional.reshape(self, (-1,))
 
-    def permute(self, *dims): return ops.permute(self, _shape_args(dims))
+    def permute(self, *dims): return functional.permute(self, _shape_args(dims))
 
     def transpose(self, dim0=None, dim1=None):
         """Swap two dimensions (PyTorch). With no arguments, reverse all axes (NumPy)."""
         if dim0 is None and dim1 is None:
-            return ops.permute(self, tuple(range(self.ndim))[::-1])
-        return ops.swapaxes(self, dim0, dim1)
+            return functional.permute(self, tuple(range(self.ndim))[::-1])
+        return functional.swapaxes(self, dim0, dim1)
 
-    def swapaxes(self, axis0, axis1): return ops.swapaxes(self, axis0, axis1)
+    def swapaxes(self, axis0, axis1): return functional.swapaxes(self, axis0, axis1)
     swapdims = swapaxes
 
     def t(self):
@@ -307,27 +307,27 @@ class TensorMethods:
         return self.transpose()
 
     @property
-    def T(self): return ops.permute(self, tuple(range(self.ndim))[::-1])
+    def T(self): return functional.permute(self, tuple(range(self.ndim))[::-1])
 
     @property
-    def mT(self): return ops.swapaxes(self, -2, -1)
+    def mT(self): return functional.swapaxes(self, -2, -1)
 
-    def squeeze(self, dim=None, *, axis=None): return ops.squeeze(self, dim if axis is None else axis)
-    def unsqueeze(self, dim): return ops.unsqueeze(self, dim)
-    def expand(self, *sizes): return ops.expand(self, _shape_args(sizes))
-    def expand_as(self, other): return ops.broadcast_to(self, other.shape)
-    def broadcast_to(self, shape): return ops.broadcast_to(self, tuple(shape))
-    def flip(self, *dims): return ops.flip(self, _shape_args(dims) if dims else None)
-    def repeat(self, *sizes): return ops.repeat(self, _shape_args(sizes))
-    def chunk(self, chunks, dim=0): return ops.chunk(self, chunks, dim)
-    def split(self, split_size, dim=0): return ops.split(self, split_size, dim)
+    def squeeze(self, dim=None, *, axis=None): return functional.squeeze(self, dim if axis is None else axis)
+    def unsqueeze(self, dim): return functional.unsqueeze(self, dim)
+    def expand(self, *sizes): return functional.expand(self, _shape_args(sizes))
+    def expand_as(self, other): return functional.broadcast_to(self, other.shape)
+    def broadcast_to(self, shape): return functional.broadcast_to(self, tuple(shape))
+    def flip(self, *dims): return functional.flip(self, _shape_args(dims) if dims else None)
+    def repeat(self, *sizes): return functional.repeat(self, _shape_args(sizes))
+    def chunk(self, chunks, dim=0): return functional.chunk(self, chunks, dim)
+    def split(self, split_size, dim=0): return functional.split(self, split_size, dim)
 
-    def __getitem__(self, index): return ops.getitem(self, index)
+    def __getitem__(self, index): return functional.getitem(self, index)
 
     # -- linear algebra ---------------------------------------------------------------------------
-    def matmul(self, other): return ops.matmul(self, other)
-    def mm(self, other): return ops.matmul(self, other)
-    def dot(self, other): return ops.matmul(self, other)
+    def matmul(self, other): return functional.matmul(self, other)
+    def mm(self, other): return functional.matmul(self, other)
+    def dot(self, other): return functional.matmul(self, other)
 
 
 

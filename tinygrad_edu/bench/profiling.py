@@ -27,7 +27,7 @@ def _per_call(stmt, globs, number: int) -> float:
 
 def ladder(number: int = 20000) -> list[tuple[str, float]]:
     import tinygrad_edu as tg
-    from tinygrad_edu import ops
+    from tinygrad_edu import functional
     from tinygrad_edu.function import Context
     from tinygrad_edu.ops import elementwise as ew
     from tinygrad_edu.tensor import Tensor
@@ -52,7 +52,7 @@ def ladder(number: int = 20000) -> list[tuple[str, float]]:
         ("Context(args, needs)", "Context((r, 1.0001), (True, False))"),
         ("Mul.apply, constant (no record)", "Mul.apply(c, 1.0001)"),
         ("Mul.apply, recorded", "Mul.apply(r, 1.0001)"),
-        ("ops.mul, recorded", "ops.mul(r, 1.0001)"),
+        ("functional.mul, recorded", "functional.mul(r, 1.0001)"),
         ("x * 1.0001, recorded", "r * 1.0001"),
         ("x * 1.0001, under no_grad", "r * 1.0001"),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import functional
 from ..ops.conv import Im2Col, MaxPool2d, Window, out_size
 from ..tensor import Tensor
 from . import functional as F  # (functional re-exports this module; F.linear is read per call)
@@ -48,7 +48,7 @@ def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
     if ndim == 4:
         return input, False
     if ndim == 3:
-        return ops.unsqueeze(input, 0), True
+        return functional.unsqueeze(input, 0), True
     raise ValueError(
         f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
     )
@@ -100,24 +100,24 @@ def conv2d(
     wo = out_size(x.shape[3], kw, g.sw, g.pw, g.dw)
     cols = Im2Col.apply(x, geometry=g)  # (N·H_out·W_out, kh·kw·C_in), in (kh, kw, C_in) order
     if groups == 1:
-        w2d = ops.reshape(ops.permute(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))  # same order
+        w2d = functional.reshape(functional.permute(weight, (0, 2, 3, 1)), (c_out, kh * kw * c))  # same order
         out = F.linear(cols, w2d, bias)  # cols @ w2dᵀ + b: one GEMM, (N·H_out·W_out, C_out)
     else:  # one GEMM per group, batched: (G, M, kh·kw·C_in/G) @ (G, kh·kw·C_in/G, C_out/G)
         m, og = n * ho * wo, c_out // groups
-        cols = ops.reshape(
-            ops.permute(ops.reshape(cols, (m, kh * kw, groups, c_per_group)), (2, 0, 1, 3)),
+        cols = functional.reshape(
+            functional.permute(functional.reshape(cols, (m, kh * kw, groups, c_per_group)), (2, 0, 1, 3)),
             (groups, m, kh * kw * c_per_group),
         )
-        w = ops.reshape(
-            ops.permute(ops.reshape(weight, (groups, og, c_per_group, kh, kw)), (0, 3, 4, 2, 1)),
+        w = functional.reshape(
+            functional.permute(functional.reshape(weight, (groups, og, c_per_group, kh, kw)), (0, 3, 4, 2, 1)),
             (groups, kh * kw * c_per_group, og),
         )
-        out = ops.reshape(ops.permute(ops.matmul(cols, w), (1, 0, 2)), (m, c_out))
+        out = functional.reshape(functional.permute(functional.matmul(cols, w), (1, 0, 2)), (m, c_out))
         if bias is not None:
             out = out + bias
     # (N, C_out, H_out, W_out): a view of the rows, which are the channels-last output image
-    out = ops.permute(ops.reshape(out, (n, ho, wo, c_out)), (0, 3, 1, 2))
-    return ops.squeeze(out, 0) if unbatched else out
+    out = functional.permute(functional.reshape(out, (n, ho, wo, c_out)), (0, 3, 1, 2))
+    return functional.squeeze(out, 0) if unbatched else out
 
 
 def _pool_window(input, kernel_size, stride, padding, dilation, ceil_mode, op) -> Window:
@@ -153,7 +153,7 @@ def max_pool2d(
     x, unbatched = _batched(input, "max_pool2d")
     g = _pool_window(x, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
     out = MaxPool2d.apply(x, geometry=g)
-    return ops.squeeze(out, 0) if unbatched else out
+    return functional.squeeze(out, 0) if unbatched else out
 
 
 def avg_pool2d(
@@ -173,7 +173,7 @@ def avg_pool2d(
     g = _pool_window(x, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d")
     n, c = x.shape[:2]
     ho, wo = out_size(x.shape[2], g.kh, g.sh, g.ph, 1), out_size(x.shape[3], g.kw, g.sw, g.pw, 1)
-    cols = ops.reshape(Im2Col.apply(x, geometry=g), (n, ho, wo, g.kh * g.kw, c))
+    cols = functional.reshape(Im2Col.apply(x, geometry=g), (n, ho, wo, g.kh * g.kw, c))
     total = cols.sum(3)  # (N, Ho, Wo, C)
     if divisor_override:
         out = total / float(divisor_override)
@@ -184,8 +184,8 @@ def avg_pool2d(
             _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
         )
         out = total / Tensor._wrap(counts[:, :, None].astype(x.dtype))
-    out = ops.permute(out, (0, 3, 1, 2))
-    return ops.squeeze(out, 0) if unbatched else out
+    out = functional.permute(out, (0, 3, 1, 2))
+    return functional.squeeze(out, 0) if unbatched else out
 
 
 def _inside(n: int, n_out: int, k: int, s: int, p: int) -> np.ndarray:

@@ -19,11 +19,12 @@ import warnings
 
 import numpy as np
 
-from .. import ops
+from .. import functional
 from .._random import default_generator
 from ..function import inplace_refusal
 from ..ops import elementwise as ew
-from ..ops.linalg import Linear, _promote
+from ..functional.math import _promote
+from ..ops.linalg import Linear
 from ..ops.loss import CrossEntropy, NllLoss
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
@@ -53,17 +54,17 @@ def relu_(input: Tensor) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope · x."""
-    return ops.where(input.data > 0, input, input * negative_slope)
+    return functional.where(input.data > 0, input, input * negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x · Φ(x) with Φ the standard normal CDF (exact erf form), or its tanh approximation
     with ``approximate='tanh'``."""
     if approximate == "none":
-        return input * 0.5 * (1.0 + ops.erf(input * (1.0 / math.sqrt(2.0))))
+        return input * 0.5 * (1.0 + functional.erf(input * (1.0 / math.sqrt(2.0))))
     if approximate == "tanh":
         inner = (input + input * input * input * 0.044715) * math.sqrt(2.0 / math.pi)
-        return input * 0.5 * (1.0 + ops.tanh(inner))
+        return input * 0.5 * (1.0 + functional.tanh(inner))
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
@@ -77,12 +78,12 @@ def sigmoid(input: Tensor) -> Tensor:
 
 def softmax(input: Tensor, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim`` (shifted by the max: no overflow)."""
-    return ops.softmax(input, dim)
+    return functional.softmax(input, dim)
 
 
 def log_softmax(input: Tensor, dim: int = -1) -> Tensor:
     """x - logsumexp(x) along ``dim``: finite for logits of +-1e4."""
-    return ops.log_softmax(input, dim)
+    return functional.log_softmax(input, dim)
 
 
 # -- linear, dropout, padding, embedding -------------------------------------------------------
@@ -146,7 +147,7 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
     widths = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    return ops.pad(input, widths, 0.0 if value is None else value)
+    return functional.pad(input, widths, 0.0 if value is None else value)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -216,9 +217,9 @@ def batch_norm(
         var = _wrap(running_var.data.reshape(shape))
     y = centred * (var + eps) ** -0.5
     if weight is not None:
-        y = y * ops.reshape(weight, shape)
+        y = y * functional.reshape(weight, shape)
     if bias is not None:
-        y = y + ops.reshape(bias, shape)
+        y = y + functional.reshape(bias, shape)
     return y
 
 
@@ -263,7 +264,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error |x - y|, reduced by ``reduction``."""
     target = _as_target(target, input)
     _check_same_shape(input, target, "l1_loss")
-    return _reduce(ops.abs(input - target), reduction, "l1_loss")
+    return _reduce(functional.abs(input - target), reduction, "l1_loss")
 
 
 def _check_targets(t: np.ndarray, n_classes: int, ignore_index: int | None, op: str) -> bool:
@@ -291,11 +292,11 @@ def _classes_last(input: Tensor, op: str) -> tuple[Tensor, tuple]:
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension, got a 0-d tensor")
     if input.ndim == 1:
-        return ops.reshape(input, (1, input.shape[0])), ()
+        return functional.reshape(input, (1, input.shape[0])), ()
     if input.ndim == 2:
         return input, (input.shape[0],)
     dims = (0,) + tuple(range(2, input.ndim)) + (1,)
-    flat = ops.reshape(ops.permute(input, dims), (-1, input.shape[1]))
+    flat = functional.reshape(functional.permute(input, dims), (-1, input.shape[1]))
     return flat, (input.shape[0],) + input.shape[2:]
 
 
@@ -314,7 +315,7 @@ def nll_loss(
     flat, t, w, tshape = _class_targets(input, target, weight, ignore_index, reduction, "nll_loss")
     # one record: the gather, the weights and the reduction (no one-hot, no copy of flat)
     loss = NllLoss.apply(flat, target=t, weight=w, reduction=reduction)
-    return ops.reshape(loss, tshape) if reduction == "none" else loss
+    return functional.reshape(loss, tshape) if reduction == "none" else loss
 
 
 # each integer dtype's unsigned twin, for the one-reduction range check of class indices
@@ -401,8 +402,8 @@ def cross_entropy(
             input, target, weight, ignore_index, reduction, "cross_entropy"
         )
         loss = CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
-        return ops.reshape(loss, tshape) if reduction == "none" else loss
-    logp = ops.log_softmax(input, class_dim)
+        return functional.reshape(loss, tshape) if reduction == "none" else loss
+    logp = functional.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]
     if t.dtype.kind == "f":  # class probabilities
         return _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim)
@@ -450,7 +451,7 @@ def _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim):
 def _log_clamped(x: Tensor) -> Tensor:
     """log(x) clamped below at -100 as PyTorch's BCE does; finite gradient at x = 0."""
     pos = x.data > 0
-    return ops.clip(ops.where(pos, ops.log(ops.where(pos, x, 1.0)), -100.0), -100.0, None)
+    return functional.clip(functional.where(pos, functional.log(functional.where(pos, x, 1.0)), -100.0), -100.0, None)
 
 
 def binary_cross_entropy(
@@ -495,7 +496,7 @@ def binary_cross_entropy_with_logits(
     m = (input.data >= 0).astype(input.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|
     relu_neg = input * _wrap(m - 1.0)  # max(-x, 0)
-    softplus_neg = ops.log(ops.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))
+    softplus_neg = functional.log(functional.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))
     if pos_weight is not None:
         softplus_neg = softplus_neg * ((pos_weight - 1.0) * target + 1.0)
     loss = (1.0 - target) * input + softplus_neg

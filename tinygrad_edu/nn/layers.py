@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .. import ops
+from .. import functional
 from ..tensor import Tensor, get_default_dtype
 from . import functional as F
 from . import init
@@ -75,7 +75,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, input: Tensor) -> Tensor:
-        return ops.flatten(input, self.start_dim, self.end_dim)
+        return functional.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -249,7 +249,7 @@ class Perceptron(Module):
     def forward(self, input: Tensor) -> Tensor:
         """w·x + b, the signed score (its sign is the prediction)."""
         return F.linear(
-            input, ops.reshape(self.weight, (1, -1)), ops.reshape(self.bias, (1,))
+            input, functional.reshape(self.weight, (1, -1)), functional.reshape(self.bias, (1,))
         ).squeeze(-1)
 
     def predict(self, X) -> np.ndarray:

@@ -25,7 +25,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..function import Function
 from ..tensor import Tensor
-from .shape import IndexAdd, permute, reshape
+from .shape import IndexAdd
 
 #: kernel (kh, kw), stride (sh, sw), padding (ph, pw), dilation (dh, dw)
 Window = collections.namedtuple("Window", "kh kw sh sw ph pw dh dw")
@@ -129,10 +129,10 @@ class MaxPool2d(Function):
         n, c, h, w = x.shape
         padded = (n, h + 2 * g.ph, w + 2 * g.pw, c)  # the image argmax indexes, flattened
         argmax = _argmax_positions(x.data, y.data, g)  # a constant: its derivative is 0
-        grad_flat = reshape(permute(grad, (0, 2, 3, 1)), (-1,))  # (N·H_out·W_out·C,)
+        grad_flat = grad.permute(0, 2, 3, 1).reshape(-1)  # (N·H_out·W_out·C,)
         dx = IndexAdd.apply(grad_flat, argmax, (math.prod(padded),))  # windows may share one
-        dx = reshape(dx, padded)
-        return permute(dx[:, g.ph : g.ph + h, g.pw : g.pw + w], (0, 3, 1, 2))
+        dx = dx.reshape(padded)
+        return dx[:, g.ph : g.ph + h, g.pw : g.pw + w].permute(0, 3, 1, 2)
 
 
 def _argmax_positions(x: np.ndarray, y: np.ndarray, g: Window) -> np.ndarray:
@@ -169,13 +169,3 @@ def col2im(cols: Tensor, in_shape: tuple, geometry: Window) -> Tensor:
 def max_pool2d(x: Tensor, geometry: Window) -> Tensor:
     """x: (N, C, H, W) -> (N, C, H_out, W_out), the maximum of each window."""
     return MaxPool2d.apply(x, geometry=geometry)
-
-
-def _register() -> None:
-    from . import register  # ops/__init__ imports this module after defining register
-
-    for cls in (Im2Col, Col2Im, MaxPool2d):
-        register(cls)
-
-
-_register()

@@ -10,7 +10,6 @@ import math
 import numpy as np
 from scipy import special
 
-from .._shapes import broadcast_shapes
 from ..function import Function
 from ..tensor import Tensor
 
@@ -384,17 +383,3 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-
-# -- the functional form of Where (the rest are in ops/__init__) --------------------------------
-def where(cond, a, b):
-    """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
-    if isinstance(cond, Tensor) and cond.data.dtype == np.bool_:
-        c = cond  # passed as the tensor, so Where's saved mask is version-checked
-    else:
-        c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
-        if c.dtype != np.bool_:
-            c = c.astype(bool)
-    operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
-    broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
-    return Where.apply(c, a, b)

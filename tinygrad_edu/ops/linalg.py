@@ -7,7 +7,6 @@ import numpy as np
 
 from .._shapes import prod
 from ..function import Function
-from ..tensor import Tensor
 from .reduce import Sum
 
 
@@ -69,43 +68,3 @@ class Linear(Function):
         grad_w = MatMul.apply(rows.mT, x.reshape(n, x.shape[-1])) if need_w else None
         grad_x = MatMul.apply(grad, weight) if need_x else None  # (..., out) @ (out, in)
         return grad_x, grad_w, grad_b
-
-
-def matmul(a, b):
-    """``a @ b`` with NumPy's rules; a clear error names both shapes when they do not fit."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: both operands need at least one dimension "
-            "(use * for scalars)"
-        )
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
-    if k_a != k_b:
-        raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ "
-            "(the last dim of the left operand must equal the second-to-last of the right; "
-            "transpose one of them?)"
-        )
-    if a.ndim > 2 and b.ndim > 2:
-        try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        except ValueError:
-            raise ValueError(
-                f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and "
-                f"{b.shape[:-2]} cannot be broadcast together"
-            ) from None
-    if a.dtype != b.dtype:
-        a, b = _promote(a, b)
-    return MatMul.apply(a, b)
-
-
-def _promote(*tensors: Tensor) -> tuple:
-    """The tensors cast to one dtype: NumPy's result type, except that floats meeting integers
-    keep the floats' dtype (PyTorch's rule)."""
-    from .elementwise import Cast
-
-    dtypes = [t.dtype for t in tensors]
-    dt = np.result_type(*([d for d in dtypes if d.kind in "fc"] or dtypes))
-    return tuple(t if t.dtype == dt else Cast.apply(t, dt) for t in tensors)

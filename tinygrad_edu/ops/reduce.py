@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._shapes import normalize_axis, prod, unbroadcast
+from .._shapes import prod, unbroadcast
 from ..function import Function
 from ..tensor import Tensor
-from .shape import BroadcastTo, Reshape, broadcast_to
+from .shape import BroadcastTo, Reshape
 
 
 def _kept_shape(shape: tuple, axes: tuple | None) -> tuple:
@@ -106,30 +106,4 @@ class SumTo(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return broadcast_to(grad, ctx.shape), None
-
-
-def _axes(x: Tensor, axis, op: str):
-    return normalize_axis(axis, x.ndim, op)
-
-
-def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy/torch
-    return Sum.apply(x, axes=_axes(x, axis, "sum"), keepdims=keepdims)
-
-
-def mean(x, axis=None, keepdims=False):
-    if x.dtype.kind not in "fc":
-        raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; call .float() first")
-    return Mean.apply(x, axes=_axes(x, axis, "mean"), keepdims=keepdims)
-
-
-def max(x, axis=None, keepdims=False):  # noqa: A001
-    return Max.apply(x, axes=_axes(x, axis, "max"), keepdims=keepdims)
-
-
-def min(x, axis=None, keepdims=False):  # noqa: A001
-    return Min.apply(x, axes=_axes(x, axis, "min"), keepdims=keepdims)
-
-
-def sum_to(x, shape):
-    return SumTo.apply(x, tuple(shape))
+        return grad.broadcast_to(ctx.shape), None

@@ -1,0 +1,238 @@
+"""The shape functions behind Tensor's methods and ``tg.*``: reshape, permute, indexing,
+cat, pad, ... Each checks its arguments and calls a shape primitive in ``ops.shape``; stack,
+repeat, split and chunk are composed from them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._shapes import broadcast_shapes, normalize_axis, prod
+from ..ops.shape import (
+    BroadcastTo,
+    Concatenate,
+    Flip,
+    GetItem,
+    Pad,
+    Permute,
+    Reshape,
+    _is_basic,
+)
+from ..tensor import Tensor
+
+def _as_tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def reshape(x, shape):
+    shape = tuple(int(s) for s in shape)
+    if shape == x.shape:
+        return x
+    known = prod(s for s in shape if s != -1)
+    n = x.data.size
+    bad = shape.count(-1) > 1 or any(s < -1 for s in shape)
+    if not bad:
+        bad = (known != n) if -1 not in shape else (known == 0 or n % known != 0)
+    if bad:
+        raise ValueError(
+            f"reshape: cannot reshape a tensor of shape {x.shape} ({n} elements) into "
+            f"{shape}; the new shape must hold exactly {n} elements (at most one -1)"
+        )
+    return Reshape.apply(x, shape)
+
+
+def permute(x, dims):
+    dims = tuple(int(d) for d in dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)) or len(dims) != x.ndim:
+        raise ValueError(
+            f"permute: dims {dims} is not a permutation of the {x.ndim} dimensions of a tensor "
+            f"of shape {x.shape}"
+        )
+    dims = tuple(d % x.ndim for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, dims)
+
+
+def swapaxes(x, a, b):
+    (a,) = normalize_axis(a, x.ndim, "transpose")
+    (b,) = normalize_axis(b, x.ndim, "transpose")
+    dims = list(range(x.ndim))
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, dims)
+
+
+def broadcast_to(x, shape):
+    x = _as_tensor(x)
+    shape = tuple(int(s) for s in shape)
+    if x.shape == shape:
+        return x
+    if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
+        raise ValueError(
+            f"broadcast_to: a tensor of shape {x.shape} cannot be expanded to {shape}; only "
+            "size-1 dimensions can grow"
+        )
+    return BroadcastTo.apply(x, shape)
+
+
+def expand(x, sizes):
+    """torch's expand: -1 keeps a dimension; new leading dimensions may be added."""
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def squeeze(x, axis=None):
+    if axis is None:
+        shape = tuple(n for n in x.shape if n != 1)
+    else:
+        axes = normalize_axis(axis, x.ndim, "squeeze")
+        shape = tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x, dim):
+    (d,) = normalize_axis(dim, x.ndim + 1, "unsqueeze")
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    (s,) = normalize_axis(start_dim, x.ndim, "flatten")
+    (e,) = normalize_axis(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(x, x.shape[:s] + (prod(x.shape[s : e + 1]),) + x.shape[e + 1 :])
+
+
+def unflatten(x, dim, sizes):
+    (d,) = normalize_axis(dim, x.ndim, "unflatten")
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
+
+
+def _raw_index(index):
+    """Tensors inside an index become arrays; bool masks become integer indices."""
+    items = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype == np.bool_:
+            out.extend(np.nonzero(i))
+        else:
+            if isinstance(i, np.ndarray):
+                if i.dtype.kind not in "iu":
+                    raise IndexError(
+                        f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}"
+                    )
+                i = i.copy()  # a snapshot: changing the caller's index must not reroute backward
+            out.append(i)
+    return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
+
+
+def getitem(x, index):
+    index = _raw_index(index)
+    try:
+        out = GetItem.apply(x, index)
+    except IndexError as e:
+        raise IndexError(f"getitem: index {index!r} on a tensor of shape {x.shape}: {e}") from None
+    if not _is_basic(index):
+        out._vc = None  # advanced indexing copies: changing the copy must not invalidate x
+    return out
+
+
+def cat(tensors, dim=0, *, axis=None):
+    """Join tensors along an existing dimension (``torch.cat`` / ``np.concatenate``)."""
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    d = dim if axis is None else axis
+    (d,) = normalize_axis(d, tensors[0].ndim, "cat")
+    ref = tensors[0].shape
+    for t in tensors[1:]:
+        if t.ndim != len(ref) or any(a != b for i, (a, b) in enumerate(zip(t.shape, ref)) if i != d):
+            raise ValueError(
+                f"cat: shapes {[tuple(t.shape) for t in tensors]} must match in every "
+                f"dimension except dim {d}"
+            )
+    return Concatenate.apply(*tensors, axis=d)
+
+
+def stack(tensors, dim=0, *, axis=None):
+    """Join tensors along a new dimension (a composite: unsqueeze each, then cat)."""
+    tensors = [_as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    d = dim if axis is None else axis
+    (d,) = normalize_axis(d, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def pad(x, pad_width, value=0.0):
+    """Constant padding with NumPy's ``pad_width`` ((before, after) per axis, or one pair or
+    one int for all axes). For PyTorch's last-dimension-first tuple use ``nn.functional.pad``."""
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
+    except ValueError:
+        raise ValueError(
+            f"pad: pad_width {pad_width} does not fit a tensor of shape {x.shape}: give one "
+            f"(before, after) pair per dimension ({x.ndim} of them), one pair, or one int"
+        ) from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: widths must be non-negative, got {pad_width}")
+    widths = tuple((int(a), int(b)) for a, b in widths)
+    return Pad.apply(x, widths, value)
+
+
+def flip(x, dims=None):
+    axes = normalize_axis(dims, x.ndim, "flip")
+    if axes is None:
+        axes = tuple(range(x.ndim))
+    return Flip.apply(x, axes)
+
+
+def repeat(x, sizes):
+    """torch's ``repeat`` (NumPy's ``tile``), composed of reshape + broadcast_to + reshape."""
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: {len(sizes)} repeat counts for a tensor with {x.ndim} dims")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    inter = []
+    for r, n in zip(sizes, shape):
+        inter += [1, n]
+    y = reshape(x, tuple(inter))
+    big = []
+    for r, n in zip(sizes, shape):
+        big += [r, n]
+    y = broadcast_to(y, tuple(big))
+    return reshape(y, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def split(x, split_size, dim=0):
+    (d,) = normalize_axis(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size, int):
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+    else:
+        sizes = list(split_size)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {d} of {x.shape})")
+    out, start = [], 0
+    lead = (slice(None),) * d
+    for s in sizes:
+        out.append(getitem(x, lead + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    (d,) = normalize_axis(dim, x.ndim, "chunk")
+    size = -(-x.shape[d] // chunks)
+    return split(x, max(size, 1), d)
