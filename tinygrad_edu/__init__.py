@@ -106,8 +106,8 @@ from .grad_mode import (
     set_grad_enabled,
 )
 from .tape import Tape, get_tape
-from .tensor import (
-    Tensor,
+from .tensor import Tensor
+from .dtypes import (
     bool_,
     float16,
     float32,

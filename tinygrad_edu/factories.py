@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._random import default_generator
-from .tensor import Tensor, _check_can_require_grad, get_default_dtype
+from .dtypes import get_default_dtype
+from .tensor import Tensor, _check_can_require_grad
 
 
 def _shape(size) -> tuple[int, ...]:

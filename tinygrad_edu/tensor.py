@@ -16,35 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from . import dtypes
 from ._shapes import unbroadcast
 from .grad_mode import _modes, user_frame
 from .tensor_methods import TensorMethods
-
-float16 = np.dtype("float16")
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-int8 = np.dtype("int8")
-int16 = np.dtype("int16")
-int32 = np.dtype("int32")
-int64 = np.dtype("int64")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")
-
-_default_float = float32
-
-
-def set_default_dtype(dtype) -> None:
-    """Set the float dtype used for Python floats and lists (float32 unless changed)."""
-    global _default_float
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
-    _default_float = dtype
-
-
-def get_default_dtype() -> np.dtype:
-    return _default_float
-
 
 def _to_array(data, dtype=None) -> np.ndarray:
     """Array from data: Python floats become the default float (float32), ndarrays keep theirs."""
@@ -57,8 +32,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, np.generic):
         return np.array(data)
     arr = np.array(data)
-    if arr.dtype.kind == "f" and arr.dtype != _default_float:
-        arr = arr.astype(_default_float)
+    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
+        arr = arr.astype(dtypes.get_default_dtype())
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr
@@ -130,46 +105,7 @@ class Tensor(TensorMethods):
                 )
         self._grad = value
 
-    @property
-    def is_leaf(self) -> bool:
-        """True for tensors made by the user (no recorded op produced them)."""
-        return self._record is None
-
-    @property
-    def grad_fn(self):
-        """The record that produced this tensor (None for leaves), like torch's grad_fn."""
-        return self._record
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
-
-    @property
-    def device(self) -> str:
-        return "cpu"
-
     __hash__ = object.__hash__
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
-            extras.append(f"dtype={self.data.dtype}")
-        if self._record is not None:
-            extras.append(f"grad_fn=<{self._record.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
-
 
     # -- autograd ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
@@ -253,12 +189,6 @@ class Tensor(TensorMethods):
         self.requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self) -> None:  # pragma: no cover - documented gap
-        raise NotImplementedError(
-            "retain_grad: not supported; use tg.grad(loss, [tensor]) to get the gradient of an "
-            "intermediate tensor"
-        )
-
     # -- version counter: in-place changes are counted, so a stale saved value is caught ----
     @property
     def _version(self) -> int:
@@ -312,35 +242,11 @@ class Tensor(TensorMethods):
     def __pos__(self): return self
     def __abs__(self): return functional.abs(self)
 
-    def __floordiv__(self, other):
-        return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
-
-    def __mod__(self, other):
-        return Tensor._wrap(np.mod(self.data, _raw(other)))
-
     # -- in place: the buffer changes and the version counter moves on ------------------------
     def __iadd__(self, other): return self._inplace(np.add, other, "+=")
     def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
     def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
     def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
-
-    def add_(self, other, alpha=1):
-        return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
-
-    def sub_(self, other, alpha=1):
-        return self._inplace(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
-
-    def mul_(self, other): return self._inplace(np.multiply, other, "mul_")
-    def div_(self, other): return self._inplace(np.divide, other, "div_")
-    def zero_(self): return self._assign(..., 0, "zero_")
-    def fill_(self, value): return self._assign(..., value, "fill_")
-    def copy_(self, src): return self._assign(..., src, "copy_")
-
-    def clamp_(self, min=None, max=None):
-        self._check_inplace("clamp_")
-        np.clip(self.data, _raw(min), _raw(max), out=self.data)
-        self._bump_version("clamp_")
-        return self
 
     def __setitem__(self, index, value) -> None:
         self._assign(index, value, "__setitem__", shown_as="x[index] = value")

@@ -17,14 +17,84 @@ from ._shapes import normalize_axis
 Tensor = functional = None
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
-float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
-int32, int64, bool_ = np.dtype("int32"), np.dtype("int64"), np.dtype("bool")
+from .dtypes import bool_, float16, float32, float64, int32, int64
 
 
 class TensorMethods:
     """PyTorch's tensor methods that are not autodiff itself (mixed into ``Tensor``)."""
 
     __slots__ = ()
+
+    # -- what a tensor is, and how it prints --------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (no recorded op produced them)."""
+        return self._record is None
+
+    @property
+    def grad_fn(self):
+        """The record that produced this tensor (None for leaves), like torch's grad_fn."""
+        return self._record
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
+            extras.append(f"dtype={self.data.dtype}")
+        if self._record is not None:
+            extras.append(f"grad_fn=<{self._record.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        tail = "".join(", " + e for e in extras)
+        return f"tensor({body}{tail})"
+
+
+    def retain_grad(self) -> None:  # pragma: no cover - documented gap
+        raise NotImplementedError(
+            "retain_grad: not supported; use tg.grad(loss, [tensor]) to get the gradient of an "
+            "intermediate tensor"
+        )
+
+    # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
+    def __floordiv__(self, other):
+        return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
+
+    def __mod__(self, other):
+        return Tensor._wrap(np.mod(self.data, _raw(other)))
+
+    def add_(self, other, alpha=1):
+        return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
+
+    def mul_(self, other): return self._inplace(np.multiply, other, "mul_")
+    def div_(self, other): return self._inplace(np.divide, other, "div_")
+    def zero_(self): return self._assign(..., 0, "zero_")
+    def fill_(self, value): return self._assign(..., value, "fill_")
+    def copy_(self, src): return self._assign(..., src, "copy_")
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace("clamp_")
+        np.clip(self.data, _raw(min), _raw(max), out=self.data)
+        self._bump_version("clamp_")
+        return self
 
     def item(self):
         if self.data.size != 1:

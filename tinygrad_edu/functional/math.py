@@ -17,7 +17,8 @@ from ..ops import elementwise as ew, reduce as rd
 from ..ops.elementwise import Cast, Where
 from ..ops.linalg import MatMul
 from ..ops.loss import LogSoftmax
-from ..tensor import Tensor, get_default_dtype
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 from .shape import swapaxes
 
 _scalar_types = (int, float, bool, np.number, np.bool_)

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, get_default_dtype
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from ._conv_functional import _pair

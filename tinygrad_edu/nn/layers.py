@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional
-from ..tensor import Tensor, get_default_dtype
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .containers import Sequential
