@@ -250,3 +250,16 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
     np.testing.assert_array_equal(b.grad.data, np.full(4, 3.0))
 
 
+
+
+def test_leaves_given_one_gradient_buffer_accumulate_separately() -> None:
+    """Add's backward hands the same gradient to both inputs; each leaf's .grad must be its
+    own buffer, so a later backward into one of them leaves the other (and the seed) alone."""
+    a = f64([1.0, 2.0])
+    b = f64([3.0, 4.0])
+    seed = tg.tensor(np.array([1.0, 1.0]))
+    (a + b).backward(seed)
+    (a * 2.0).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])  # 1 + 2
+    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(seed.data, [1.0, 1.0])

@@ -213,10 +213,10 @@ def test_gradients_others_can_see_are_never_overwritten():
     np.testing.assert_allclose(g_r.data, want_r, rtol=1e-12)
     np.testing.assert_allclose(g_h.data, want_h, rtol=1e-12)
     np.testing.assert_allclose(g_w.data, want_w, rtol=1e-12)
-    # 2. a read-only broadcast gradient (from sum) is not owned
+    # 2. a read-only broadcast gradient (from sum) is never written
     tg.relu(x @ w.T).sum().backward()
     np.testing.assert_allclose(w.grad.data, (x.data @ w.data.T > 0).T @ x.data, rtol=1e-12)
-    # 3. backward_steps hands every gradient to the caller: nothing is owned
+    # 3. backward_steps hands every gradient to the caller: none is overwritten
     w.grad = None
     steps = list(tg.backward_steps((tg.relu(x @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum()))
     relu_step = next(s for s in steps if s.op == "Relu")
@@ -243,8 +243,8 @@ def test_a_gradient_summed_from_two_uses():
 
 
 class _AddSharing(tg.Function):
-    """a + b whose backward returns ONE new gradient tensor for both inputs (allowed: the
-    replay must then give it to neither as owned)."""
+    """a + b whose backward returns ONE new gradient tensor for both inputs (allowed: a later
+    accumulation into one input's gradient must not change the other's)."""
 
 
     @staticmethod
@@ -309,7 +309,7 @@ def test_the_buffer_behind_an_incoming_gradient_is_not_written():
 
 class _Add3Sharing(tg.Function):
     """a + b + c whose backward returns one new gradient tensor for a and b (and another for
-    c): the shared one is owned by neither."""
+    c): a later accumulation into one of them must not change the other."""
 
 
     @staticmethod
