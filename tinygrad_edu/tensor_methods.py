@@ -1,7 +1,8 @@
 """The rest of PyTorch's tensor methods: conversions, comparisons, math, reductions, shapes.
 
-Each is a plain forward to a function in ``functional`` (or a NumPy call for results that carry no
-gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in autodiff.
+Each is a plain forward to a function in ``functional`` (or a NumPy call for results that
+carry no gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in
+autodiff.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import numbers
 import numpy as np
 
 from ._shapes import normalize_axis
+from .dtypes import bool_, float16, float32, float64, int32, int64
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
 Tensor = functional = None
 
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
-from .dtypes import bool_, float16, float32, float64, int32, int64
 
 
 class TensorMethods:
@@ -64,7 +65,6 @@ class TensorMethods:
         tail = "".join(", " + e for e in extras)
         return f"tensor({body}{tail})"
 
-
     def retain_grad(self) -> None:  # pragma: no cover - documented gap
         raise NotImplementedError(
             "retain_grad: not supported; use tg.grad(loss, [tensor]) to get the gradient of an "
@@ -96,6 +96,7 @@ class TensorMethods:
         self._bump_version("clamp_")
         return self
 
+    # -- conversions ----------------------------------------------------------------------------
     def item(self):
         if self.data.size != 1:
             raise ValueError(
@@ -398,8 +399,6 @@ class TensorMethods:
     def matmul(self, other): return functional.matmul(self, other)
     def mm(self, other): return functional.matmul(self, other)
     def dot(self, other): return functional.matmul(self, other)
-
-
 
 
 def _raw(x):
