@@ -8,6 +8,7 @@ import numpy as np
 from .._shapes import prod
 from ..function import Function
 from .reduce import Sum
+from .shape import Permute
 
 
 class MatMul(Function):
@@ -61,10 +62,13 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        n = prod(x.shape[:-1])  # the batch dimensions of x and grad, as N rows
-        rows = grad.reshape(n, weight.shape[0])  # (N, out)
+        if x.ndim != 2:  # the batch dimensions of x and grad as the GEMM's N rows
+            n = prod(x.shape[:-1])
+            x, rows = x.reshape(n, x.shape[-1]), grad.reshape(n, weight.shape[0])
+        else:
+            rows = grad
         # db, dW, then dx: each reads grad, which stays in cache from the op that made it
         grad_b = Sum.apply(rows, axes=(0,), keepdims=False) if need_b else None
-        grad_w = MatMul.apply(rows.mT, x.reshape(n, x.shape[-1])) if need_w else None
+        grad_w = MatMul.apply(Permute.apply(rows, (1, 0)), x) if need_w else None  # gradᵀ @ x
         grad_x = MatMul.apply(grad, weight) if need_x else None  # (..., out) @ (out, in)
         return grad_x, grad_w, grad_b
