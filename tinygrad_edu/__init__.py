@@ -7,7 +7,7 @@
 >>> x.grad
 tensor([2., 4.])
 
-Read the engine in this order (about 400 lines):
+Read the engine in this order (about 450 lines):
 
 1. ``_shapes.unbroadcast``: a broadcast gradient summed back to an input's shape.
 2. ``tape.py``: ``Record`` and ``Tape`` (the computation graph is the list of records), then

@@ -21,6 +21,7 @@ from ._shapes import unbroadcast
 from .grad_mode import _modes, user_frame
 from .tensor_methods import TensorMethods
 
+
 def _to_array(data, dtype=None) -> np.ndarray:
     """Array from data: Python floats become the default float (float32), ndarrays keep theirs."""
     if isinstance(data, Tensor):
