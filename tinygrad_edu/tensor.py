@@ -19,7 +19,7 @@ import numpy as np
 from . import dtypes
 from ._shapes import unbroadcast
 from .grad_mode import _modes, user_frame
-from .tensor_methods import TensorMethods
+from .tensor_methods import TensorMethods, _raw
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -262,7 +262,7 @@ class Tensor(TensorMethods):
     def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
         self._check_inplace(op)
         _refuse_recorded_operand(value, op)
-        self.data[_raw_index(index)] = _raw(value)
+        self.data[functional.index_arrays(index, op)] = _raw(value)
         self._bump_version(shown_as or op)
         return self
 
@@ -273,16 +273,6 @@ def _refuse_recorded_operand(other, op: str) -> None:
             f"{op}: the right-hand side requires grad, so the result must be recorded; build "
             "the result out of place instead (x = x + y, tg.where, tg.cat)"
         )
-
-
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def _raw_index(index):
-    if isinstance(index, tuple):
-        return tuple(_raw(i) for i in index)
-    return _raw(index)
 
 
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:

@@ -8,6 +8,6 @@ from .math import (  # noqa: F401
     softmax, sqrt, std, sub, sum, sum_to, tanh, transpose, var, where, _binary, _promote,
 )
 from .shape import (  # noqa: F401
-    broadcast_to, cat, chunk, expand, flatten, flip, getitem, pad, permute, repeat, reshape,
+    broadcast_to, cat, chunk, expand, flatten, flip, getitem, index_arrays, pad, permute, repeat, reshape,
     split, squeeze, stack, swapaxes, unflatten, unsqueeze,
 )

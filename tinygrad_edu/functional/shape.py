@@ -112,8 +112,9 @@ def unflatten(x, dim, sizes):
     return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1 :])
 
 
-def _raw_index(index):
-    """Tensors inside an index become arrays; bool masks become integer indices."""
+def index_arrays(index, op: str = "getitem"):
+    """An index as NumPy takes it: tensors inside it become arrays, bool masks integer indices,
+    and index arrays are copied (changing the caller's index must not reroute a backward)."""
     items = index if isinstance(index, tuple) else (index,)
     out = []
     for i in items:
@@ -127,15 +128,15 @@ def _raw_index(index):
             if isinstance(i, np.ndarray):
                 if i.dtype.kind not in "iu":
                     raise IndexError(
-                        f"getitem: index arrays must be integers or booleans, got dtype {i.dtype}"
+                        f"{op}: index arrays must be integers or booleans, got dtype {i.dtype}"
                     )
-                i = i.copy()  # a snapshot: changing the caller's index must not reroute backward
+                i = i.copy()
             out.append(i)
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
 
 
 def getitem(x, index):
-    index = _raw_index(index)
+    index = index_arrays(index)
     try:
         out = GetItem.apply(x, index)
     except IndexError as e:

@@ -12,6 +12,7 @@ from scipy import special
 
 from ..function import Function
 from ..tensor import Tensor
+from ..tensor_methods import _raw
 
 _wrap = Tensor._wrap
 
@@ -312,10 +313,6 @@ def _share(grad, p, q, needs) -> tuple:
     dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
     share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
     return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
-
-
-def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 def _mask(keep: np.ndarray, grad: Tensor) -> Tensor:
