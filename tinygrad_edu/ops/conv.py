@@ -8,7 +8,9 @@ image into one row, so every output pixel is a row of ``cols @ W2ᵀ`` (nn.funct
 Layout: activations have PyTorch's shape (N, C, H, W) but are stored channels-last, (N, H, W, C)
 in memory, and the columns are in (kh, kw, C) order. Then a window row is kw·C neighbours in
 memory, and the GEMM's (N·H_out·W_out, C_out) result already is the next channels-last image,
-passed on as an (N, C_out, H_out, W_out) view without a transposing copy.
+passed on as an (N, C_out, H_out, W_out) view without a transposing copy. With one channel
+a window row is only kw values, too short a run for one copy; im2col then copies one kernel
+offset at a time, each copy running along a whole output row.
 
     Im2Col     x -> cols                     dx = col2im(grad)
     Col2Im     cols -> x, im2col's adjoint   dcols = im2col(grad)
@@ -67,9 +69,15 @@ class Im2Col(Function):
     @staticmethod
     def forward(ctx, x, geometry: Window):
         ctx.in_shape, ctx.geometry = x.shape, geometry
-        windows = _windows(_padded(x, geometry), geometry)
+        windows = _windows(_padded(x, geometry), geometry)  # (N, H_out, W_out, kh, kw, C)
         n, ho, wo, kh, kw, c = windows.shape
-        return windows.copy().reshape(n * ho * wo, kh * kw * c)  # the copy is the im2col
+        if c == 1:  # one copy per kernel offset (see the module docstring)
+            cols = np.empty(windows.shape, dtype=x.dtype)
+            for i, j in np.ndindex(kh, kw):
+                cols[:, :, :, i, j] = windows[:, :, :, i, j]
+        else:
+            cols = windows.copy()  # the copy is the im2col
+        return cols.reshape(n * ho * wo, kh * kw * c)
 
     @staticmethod
     def backward(ctx, grad):
