@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import tinygrad_edu as tg
-from tinygrad_edu import tape as _tape
+from tinygrad_edu import grad_mode as _grad_mode
 
 N_CHAIN = 1000
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "anomaly.json")
@@ -102,8 +102,8 @@ def off_and_on(fn, repeats: int, number: int) -> tuple[float, float]:
 
 
 def off_mode_check_cost() -> float:
-    """Seconds for the ``_state.anomaly`` read one op pays when anomaly mode is off."""
-    state = _tape._state
+    """Seconds for the ``_modes.anomaly`` read one op pays when anomaly mode is off."""
+    state = _grad_mode._modes
     n = 1_000_000
     t = min(timeit.repeat("if s.anomaly: pass", globals={"s": state}, number=n, repeat=5))
     empty = min(timeit.repeat("pass", number=n, repeat=5))

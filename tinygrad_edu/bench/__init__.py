@@ -311,7 +311,7 @@ def readme_section(summary: list[dict], results: dict, cmd: str) -> str:
     pools = [p for p in env["blas"] if p.get("user_api") == "blas"]
     numpy_pools = [p for p in pools if "numpy" in str(p.get("filepath", ""))]
     blas = (numpy_pools or pools or [{}])[0]
-    other = [p for p in pools if p is not blas]  # SciPy's own BLAS (the optimizers' axpy)
+    other = [p for p in pools if p is not blas]  # SciPy's own BLAS
     machine = (
         f"Measured with `{cmd}` on {env['cpu']} ({env['cpu_count']} cores), Python "
         f"{env['python']}, NumPy {env['numpy']} with {blas.get('internal_api', '?')} "

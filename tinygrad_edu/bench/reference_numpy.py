@@ -67,10 +67,9 @@ def batch(kind: str, n: int, dtype=np.float32, seed: int = 1) -> tuple[np.ndarra
 
 
 def sgd_(params: list[np.ndarray], grads: list[np.ndarray], lr: float) -> None:
-    """``p -= lr * g`` for each pair. The engine's optimizer calls BLAS axpy in blocks of 8192
-    elements (it may not scale ``p.grad``); that measured equal to this (paired steps, one
-    thread: 0.998x), and one whole-array axpy 2% faster on one thread but 1.4x slower on two
-    (scipy's OpenBLAS threads then fight NumPy's), so the reference stays plain NumPy."""
+    """``p -= lr * g`` for each pair, scaling the gradient buffers in place (they are the
+    reference step's own; the engine's optimizer may not change ``p.grad``, so it makes one
+    temporary ``lr * g`` per parameter)."""
     for p, g in zip(params, grads):
         g *= lr  # the gradient buffers are ours: scale in place, no temporary
         p -= g
