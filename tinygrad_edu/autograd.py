@@ -4,7 +4,7 @@ and the second-order helpers built on ``create_graph`` (jacobian, hessian, hvp, 
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -143,7 +143,6 @@ def jacobian(f: Callable, x: Tensor) -> Tensor:
         seed[i] = 1
         (g,) = grad(y, x, Tensor._wrap(seed.reshape(y.shape)), retain_graph=True, allow_unused=True)
         rows.append(np.zeros_like(x.data) if g is None else g.data)
-    _tape.get_tape().purge()
     return Tensor._wrap(np.stack(rows).reshape(y.shape + x.shape))
 
 

@@ -94,12 +94,6 @@ class Tape:
         for rec in list(self._records.values()):
             self.release(rec)
 
-    def purge(self) -> None:
-        """Drop the records of dead outputs (the callbacks do it already; kept for callers)."""
-        for rec in list(self._records.values()):
-            if rec() is None:
-                self.release(rec)
-
     def __len__(self) -> int:
         return len(self._records)
 
