@@ -64,8 +64,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a / b
-        # y only when db is wanted: saved, so an in-place change of y before backward raises
-        # instead of giving a wrong db (ctx.output alone is not version-checked)
+        # y only when db is wanted; saved, so an in-place change of y before backward raises
+        # instead of giving a wrong db
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(b, y)
         else:
@@ -100,7 +100,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         y = a**b
-        # y only when db is wanted (as Div: saved, so it is version-checked)
+        # y only when db is wanted (saved, as in Div, so it is version-checked)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, b, y)
         else:
@@ -315,11 +315,6 @@ def _share(grad, p, q, needs) -> tuple:
     return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
 
 
-def _mask(keep: np.ndarray, grad: Tensor) -> Tensor:
-    """A 0/1 mask as a constant in the gradient's dtype (a multiply by it is one pass)."""
-    return _wrap(keep.astype(grad.dtype))
-
-
 class Where(Function):
     """y = a where cond else b;  da = grad where cond else 0,  db = grad where not cond"""
 
@@ -354,7 +349,7 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return grad * _mask(inside, grad), None, None
+        return Mul.apply(grad, _wrap(inside)), None, None
 
 
 class Cast(Function):
