@@ -45,8 +45,15 @@ from __future__ import annotations
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
-from hypothesis.extra import numpy as hnp
+
+try:
+    from hypothesis import given, settings, strategies as st
+    from hypothesis.extra import numpy as hnp
+except ImportError as e:  # the engine needs only numpy and scipy; this kit needs hypothesis too
+    raise ImportError(
+        "tinygrad_edu.testing needs hypothesis, which the `test` extra installs: "
+        'pip install -e ".[test]" in a clone, or pip install "tinygrad_edu[test]"'
+    ) from e
 
 from .autograd import grad as _grad
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad
