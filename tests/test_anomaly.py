@@ -1,6 +1,6 @@
 """Anomaly detection: inside ``tg.detect_anomaly()`` the first forward or backward that makes
 NaN or inf raises ``AnomalyError`` naming the op, the pass and the source line that created the
-op. Off by default. (Its cost is measured in benchmarks/bench_anomaly.py, never here.)"""
+op. Off by default. (Its cost is never asserted here: tests check behaviour, not speed.)"""
 
 from __future__ import annotations
 

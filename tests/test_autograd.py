@@ -1,4 +1,4 @@
-"""Backward semantics of issue 2: gradient argument, accumulation, retain_graph, tg.grad,
+"""Backward semantics: gradient argument, accumulation, retain_graph, tg.grad,
 grad modes, what gets recorded, and second derivatives with create_graph."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Bad input: every error of issue 2's list is raised at the call site and its message names
+"""Bad input: every error below is raised at the call site and its message names
 the operation, the shapes involved and the fix."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def raises(exc, *fragments):
     return pytest.raises(exc, match="(?s)" + "".join(f"(?=.*{re.escape(f)})" for f in fragments))
 
 
-# -- the list of issue 2 ----------------------------------------------------------------------------
+# -- shapes, dtypes and arguments that do not fit ---------------------------------------------------
 def test_matmul_inner_dimension_mismatch() -> None:
     with raises(ValueError, "matmul", "(2, 3) @ (4, 5)", "inner dimensions 3 and 4 differ"):
         z(2, 3) @ z(4, 5)

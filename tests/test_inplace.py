@@ -203,7 +203,7 @@ def test_exp_saved_output_changed_under_no_grad():
 
 
 # ops whose backward reads their output (Div's and Pow's d/db, MaxPool2d's routing): it is
-# saved, so changing it before backward raises (it used to be read unchecked: a wrong d/db)
+# saved, so changing it before backward raises (read unchecked, it would give a wrong d/db)
 _OUTPUT_READERS = {
     "Div": lambda a, b: a / b,
     "Pow": lambda a, b: a**b,

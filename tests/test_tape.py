@@ -69,7 +69,7 @@ def test_listing_format_names_and_honest_saved_bytes():
     e = z.exp()  # Exp saves its output
     listing = str(tg.get_tape())
     ops, leaves, footer = parse(listing)
-    # the format, one line per op
+    # one line per op: %n = op(args)  shape dtype  saved bytes
     assert [o[1] for o in ops] == ["permute", "matmul", "add", "relu", "exp"]
     assert re.search(
         r"^%\d+ = matmul\(%\d+, %\d+\) +\(128, 256\) float32 +saved 197 KB$", listing, re.MULTILINE

@@ -1,4 +1,4 @@
-"""The Tensor API of issue 2: attributes, PyTorch/NumPy spellings, dtype rules, factories."""
+"""The Tensor API: attributes, PyTorch/NumPy spellings, dtype rules, factories."""
 
 from __future__ import annotations
 
