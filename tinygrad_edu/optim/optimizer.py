@@ -221,9 +221,9 @@ def _check_non_negative(name: str, **hyperparameters: float) -> None:
 
 
 def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
-    """``g = -p.grad if maximize else p.grad;  g = g + weight_decay * p`` (PyTorch's first lines
-    of Adam and RMSprop). ``p.grad``'s array is returned as is when nothing changes it: read it,
-    never write it, it is the user's."""
+    """``g = -p.grad if maximize else p.grad;  g = g + weight_decay * p``: the first lines of
+    every rule as PyTorch documents it (maximize negates the gradient, never the decay).
+    ``p.grad``'s array is returned as is when nothing changes it: read it, never write it."""
     g = -p.grad.data if maximize else p.grad.data
     if weight_decay != 0:
         g = g + weight_decay * p.data

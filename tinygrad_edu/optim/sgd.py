@@ -6,18 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_non_negative, required
+from .optimizer import Optimizer, _check_non_negative, _gradient, required
 
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent, PyTorch's update rule. For each parameter ``p``::
 
-        g = p.grad + weight_decay * p
+        g = -p.grad if maximize else p.grad
+        g = g + weight_decay * p
         b = g                                     (first step)
         b = momentum * b + (1 - dampening) * g    (later steps)      if momentum != 0
         g = g + momentum * b  if nesterov  else  b                   if momentum != 0
-        p = p - lr * g                            (p + lr * g if maximize)
+        p = p - lr * g
 
+    ``maximize`` negates the gradient first, so the decay still shrinks ``p`` and the momentum
+    buffer ``b`` has PyTorch's sign (a ``state_dict`` moves between the two unchanged).
     With ``momentum=0`` this is the lecture's plain rule ``θ ← θ - η ∇L``; whether it is
     gradient descent (eq. 5) or SGD (eq. 7) depends on whether the loss was computed on the
     whole training set or on a mini-batch.
@@ -61,10 +64,7 @@ class SGD(Optimizer):
 
     def _update(self, p: Tensor, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        weight_decay = group["weight_decay"]
-        g = p.grad.data  # the user's array: read, never written
-        if weight_decay != 0:
-            g = g + weight_decay * p.data
+        g = _gradient(p, group["maximize"], group["weight_decay"])
         if momentum != 0:
             state = self.state[p]
             if "momentum_buffer" not in state:  # first step: b = g (a copy: g may be p.grad's)
@@ -75,7 +75,4 @@ class SGD(Optimizer):
                 b *= momentum
                 b += (1 - dampening) * g
             g = g + momentum * b if group["nesterov"] else b
-        if group["maximize"]:
-            p.data += lr * g
-        else:
-            p.data -= lr * g
+        p.data -= lr * g
