@@ -134,18 +134,45 @@ class Optimizer:
         """Apply one update to every parameter that has a gradient.
 
         ``closure`` (optional) re-evaluates the model and returns the loss; it runs with
-        gradients enabled and its result is returned, as in PyTorch.
+        gradients enabled and its result is returned, as in PyTorch. Every parameter is checked
+        before the first one changes, so a step that raises changes nothing.
         """
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    self._update(p, group)
-                    p._bump_version(f"{type(self).__name__}.step()")
+        todo = [(p, g) for g in self.param_groups for p in g["params"] if p.grad is not None]
+        for p, _ in todo:
+            self._check_step(p)
+        for p, group in todo:
+            self._update(p, group)
+            p._bump_version(f"{type(self).__name__}.step()")
         return loss
+
+    def _check_step(self, p: Tensor) -> None:
+        """Refuse what would fail (or silently broadcast) halfway through an update: a gradient
+        or a state buffer whose shape is not the parameter's (``p.data`` or ``p.grad.data``
+        replaced), or a gradient that cannot be cast to the parameter's dtype."""
+        g, problem = p.grad.data, None
+        if g.shape != p.shape:
+            problem = (
+                f"has a gradient of shape {g.shape}; a gradient must have its parameter's shape "
+                "(was p.data or p.grad.data replaced?)"
+            )
+        elif not np.can_cast(g.dtype, p.dtype, "same_kind"):
+            problem = f"has a gradient of dtype {g.dtype}, which cannot update it"
+        for key, value in self.state.get(p, {}).items():
+            if isinstance(value, Tensor) and value.shape != p.shape:
+                problem = (
+                    f"has state '{key}' of shape {value.shape}: the parameter changed shape "
+                    "after the optimizer saw it; make a new optimizer for it"
+                )
+        if problem:
+            index = [id(q) for group in self.param_groups for q in group["params"]].index(id(p))
+            raise RuntimeError(
+                f"{type(self).__name__}.step: parameter {index} (shape {p.shape}, {p.dtype}) "
+                f"{problem}; nothing was updated"
+            )
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         """Change ``p.data`` in place by one step of the rule, reading ``p.grad``."""
@@ -172,35 +199,43 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore hyperparameters and state saved by ``state_dict`` (same parameter layout)."""
-        name = type(self).__name__
+        """Restore hyperparameters and state saved by ``state_dict`` (same parameter layout).
+        Everything is checked and converted before anything is replaced, so a load that
+        raises leaves the optimizer as it was."""
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or {"state", "param_groups"} - set(state_dict):
+            keys = f" with keys {sorted(state_dict)}" if isinstance(state_dict, dict) else ""
+            raise ValueError(
+                f"{name}: expected the dict that state_dict() returns, with keys 'state' and "
+                f"'param_groups'; got a {type(state_dict).__name__}{keys}"
+            )
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(
-                f"{name}.load_state_dict: the saved state has {len(groups)} parameter group(s), "
-                f"this optimizer has {len(self.param_groups)}"
+                f"{name}: the saved state has {len(groups)} parameter group(s), this optimizer "
+                f"has {len(self.param_groups)}"
             )
         sizes = [len(g["params"]) for g in self.param_groups]
         saved_sizes = [len(g["params"]) for g in groups]
         if sizes != saved_sizes:
             raise ValueError(
-                f"{name}.load_state_dict: the saved groups hold {saved_sizes} parameters, this "
-                f"optimizer's groups hold {sizes}; it was saved for a different model"
+                f"{name}: the saved groups hold {saved_sizes} parameters, this optimizer's groups "
+                f"hold {sizes}; it was saved for a different model"
             )
         by_index = {}
         for saved, group in zip(groups, self.param_groups):
             for i, p in zip(saved["params"], group["params"]):
                 by_index[i] = p
-        self.state = defaultdict(dict)
+        state: defaultdict = defaultdict(dict)
         for i, entries in state_dict["state"].items():
             p = by_index.get(int(i))
             if p is None:
-                raise ValueError(f"{name}.load_state_dict: state for unknown parameter index {i}")
-            self.state[p] = {k: _cast_value(v, p, k, name) for k, v in entries.items()}
-        for saved, group in zip(groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = copy.deepcopy(v)
+                raise ValueError(f"{name}: state for unknown parameter index {i}")
+            state[p] = {k: _cast_value(v, p, k, name) for k, v in entries.items()}
+        hyper = [{k: copy.deepcopy(v) for k, v in g.items() if k != "params"} for g in groups]
+        self.state = state
+        for group, saved in zip(self.param_groups, hyper):
+            group.update(saved)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -262,14 +297,15 @@ def _copy_value(v):
     return copy.deepcopy(v)
 
 
-def _cast_value(v, p: Tensor, key: str, name: str):
+def _cast_value(v, p: Tensor, key: str, where: str):
     """A saved state entry as this optimizer keeps it: arrays copied into the param's dtype."""
     if key == "step":
         return int(np.asarray(v.data if isinstance(v, Tensor) else v))
     arr = v.data if isinstance(v, Tensor) else np.asarray(v)
     if arr.shape != p.shape:
         raise ValueError(
-            f"{name}.load_state_dict: state '{key}' has shape {arr.shape} but its parameter has "
-            f"shape {p.shape}"
+            f"{where}: state '{key}' has shape {arr.shape} but its parameter has shape {p.shape}"
         )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{where}: state '{key}' has dtype {arr.dtype}; expected real numbers")
     return Tensor._wrap(np.array(arr, dtype=p.dtype))
