@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu import optim
+from tinygrad_edu import nn, optim
+from tinygrad_edu.nn import functional as F
 
 # -- Optimizer.step --------------------------------------------------------------------------
 OPTIMIZERS = [
@@ -155,3 +156,124 @@ def test_load_state_dict_names_what_it_expected(bad):
     opt = optim.SGD([tg.tensor([1.0], requires_grad=True)], lr=0.1)
     with pytest.raises(ValueError, match="keys 'state' and 'param_groups'"):
         opt.load_state_dict(bad)
+
+
+# -- Module.load_state_dict -----------------------------------------------------------------
+def _net():
+    return nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+
+
+def _module_snapshot(net):
+    return [(k, v.data.copy(), v._version) for k, v in net.state_dict(keep_vars=True).items()]
+
+
+def _assert_module_same(before, after):
+    assert [k for k, _, _ in after] == [k for k, _, _ in before]
+    for (k, a0, v0), (_, a1, v1) in zip(before, after):
+        np.testing.assert_array_equal(a1, a0, err_msg=k)
+        assert a1.dtype == a0.dtype and v1 == v0, k
+
+
+def _without(sd, key):
+    return {k: v for k, v in sd.items() if k != key}
+
+
+# each spoils the LAST entries: every earlier one would already have been copied
+MODULE_LOAD_FAILURES = {
+    "missing-key": (
+        lambda sd: _without(sd, "2.bias"), {}, r"Missing key\(s\) in state_dict: '2.bias'"
+    ),
+    "unexpected-key": (
+        lambda sd: {**sd, "3.weight": np.zeros(1)}, {}, r"Unexpected key\(s\) in state_dict: '3.w"
+    ),
+    "wrong-shape": (
+        lambda sd: {**sd, "2.bias": np.zeros(2)}, {}, r"size mismatch for 2.bias: .*shape \(2,\)"
+    ),
+    "wrong-shape-not-strict": (
+        lambda sd: {**sd, "2.bias": np.zeros(2)}, {"strict": False}, "size mismatch for 2.bias"
+    ),
+    "string": (
+        lambda sd: {**sd, "1.num_batches_tracked": np.array("3")}, {},
+        "dtype mismatch for 1.num_batches_tracked: .* dtype <U1",
+    ),
+    "none": (
+        lambda sd: {**sd, "1.num_batches_tracked": None}, {},
+        "dtype mismatch for 1.num_batches_tracked: .* dtype object",
+    ),
+    "complex": (
+        lambda sd: {**sd, "2.bias": np.ones(1, dtype=complex)}, {},
+        "dtype mismatch for 2.bias: .* dtype complex128",
+    ),
+}
+
+
+@pytest.mark.parametrize("failure", list(MODULE_LOAD_FAILURES))
+def test_a_module_load_that_raises_changes_nothing(failure):
+    tg.manual_seed(0)
+    net, source = _net(), _net()
+    source(tg.randn(4, 2))  # moves the running statistics too
+    sd = {k: v.numpy().copy() for k, v in source.state_dict().items()}
+    spoil, kw, message = MODULE_LOAD_FAILURES[failure]
+    before = _module_snapshot(net)
+    with pytest.raises(RuntimeError, match=message):
+        net.load_state_dict(spoil(sd), **kw)
+    _assert_module_same(before, _module_snapshot(net))
+    net.load_state_dict(sd)  # the unspoilt dict loads, every entry
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(v.data, sd[k])
+
+
+def test_module_load_state_dict_wants_a_mapping():
+    with pytest.raises(TypeError, match="expected a dict of name -> tensor .* got list"):
+        nn.Linear(2, 1).load_state_dict([np.zeros((1, 2)), np.zeros(1)])
+
+
+# -- BatchNorm: a call that raises is as if it never happened ---------------------------------
+def _bad_calls(spatial):
+    """Calls that must raise without touching the running statistics (3 channels)."""
+    return [
+        (tg.zeros((1, 3) + (1,) * len(spatial)), "expected more than 1 value per channel"),
+        (tg.zeros((5, 4) + spatial), "with 3 channels in dim 1"),
+        (tg.zeros((5, 3) + spatial, dtype=tg.int64), "needs a floating-point input"),
+    ]
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("cls, spatial", [(nn.BatchNorm1d, ()), (nn.BatchNorm2d, (2, 2))])
+def test_batchnorm_call_that_raises_changes_no_statistic(cls, spatial, momentum):
+    tg.manual_seed(1)
+    batches = [tg.randn((5, 3) + spatial, dtype=tg.float64) for _ in range(3)]
+    clean, failing = cls(3, momentum=momentum).double(), cls(3, momentum=momentum).double()
+    for x in batches:
+        clean(x)
+        for bad, message in _bad_calls(spatial):
+            before = _module_snapshot(failing)
+            with pytest.raises((ValueError, TypeError), match=message):
+                failing(bad)
+            _assert_module_same(before, _module_snapshot(failing))
+        failing(x)
+    _assert_module_same(_module_snapshot(clean), _module_snapshot(failing))
+    assert failing.num_batches_tracked.item() == 3
+
+
+def test_functional_batch_norm_checks_every_running_buffer_before_updating_any():
+    x = tg.randn(4, 3)
+    mean, var = tg.zeros(3), tg.ones(2)  # var for the wrong number of channels
+    with pytest.raises(ValueError, match=r"running_var has shape \(2,\) .* 3 channels"):
+        F.batch_norm(x, mean, var, training=True)
+    assert mean.tolist() == [0.0, 0.0, 0.0] and mean._version == 0
+    with pytest.raises(ValueError, match=r"weight has shape \(4,\)"):
+        F.batch_norm(x, mean, tg.ones(3), weight=tg.ones(4), training=True)
+    assert mean.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_perceptron_that_gives_up_still_invalidates_graphs_on_its_weights():
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    p = nn.Perceptron(2)
+    p.weight.data[...] = [0.5, -0.5]
+    x = tg.tensor(X, dtype=tg.float32, requires_grad=True)
+    score = p(x).sum()  # saves the weights for x's gradient
+    with pytest.raises(RuntimeError, match="not be linearly separable"):
+        p.fit(X, np.array([1, 1, -1, -1]), max_epochs=3)  # XOR: no line separates it
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        score.backward()

@@ -196,14 +196,11 @@ class _BatchNorm(Module):
                 f"with {self.num_features} channels in dim 1, got shape {input.shape}"
             )
         use_batch_stats = self.training or self.running_mean is None
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
-            self.num_batches_tracked._bump_version()
-            if self.momentum is None:  # cumulative moving average
-                momentum = 1.0 / float(self.num_batches_tracked.data)
         track = self.training and self.track_running_stats
-        return F.batch_norm(
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if track and self.momentum is None:  # cumulative moving average over the batches
+            momentum = 1.0 / float(self.num_batches_tracked.data + 1)
+        out = F.batch_norm(
             input,
             self.running_mean if track or not use_batch_stats else None,
             self.running_var if track or not use_batch_stats else None,
@@ -213,6 +210,10 @@ class _BatchNorm(Module):
             momentum,
             self.eps,
         )
+        if track:  # counted after the call succeeded: a call that raises changes nothing
+            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._bump_version()
+        return out
 
     def extra_repr(self) -> str:
         return (

@@ -198,7 +198,11 @@ def batch_norm(
 
     Training uses the batch's mean and biased variance and updates the running statistics in
     place (running_var with the unbiased variance, as PyTorch); evaluation uses the running ones.
+    The arguments are checked first: a call that raises leaves the running statistics alone.
     """
+    _check_batch_norm(
+        input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias
+    )
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training:
@@ -231,3 +235,20 @@ def batch_norm(
     if bias is not None:
         y = y + functional.reshape(bias, shape)
     return y
+
+
+def _check_batch_norm(input: Tensor, **per_channel: Tensor | None) -> None:
+    if input.dtype.kind != "f":
+        raise TypeError(
+            f"batch_norm: needs a floating-point input, got dtype {input.dtype}; convert it "
+            "first, e.g. x.float()"
+        )
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
+    channels = input.shape[1]
+    for name, t in per_channel.items():
+        if t is not None and t.shape != (channels,):
+            raise ValueError(
+                f"batch_norm: {name} has shape {t.shape} but the input (shape {input.shape}) "
+                f"has {channels} channels in dim 1; it must have shape ({channels},)"
+            )

@@ -275,6 +275,10 @@ class Perceptron(Module):
         if not np.isin(y, (-1, 1)).all():
             raise ValueError("Perceptron.fit: labels must be -1 or +1")
         w, b = self.weight.data, self.bias.data
+        # counted up front, so a graph recorded with the old weights refuses to backpropagate
+        # also when fit gives up after max_epochs with the weights moved
+        self.weight._bump_version()
+        self.bias._bump_version()
         for epoch in range(1, max_epochs + 1):
             mistakes = 0
             for xi, yi in zip(X, y):
@@ -283,8 +287,6 @@ class Perceptron(Module):
                     b += yi
                     mistakes += 1
             if mistakes == 0:
-                self.weight._bump_version()
-                self.bias._bump_version()
                 return epoch
         raise RuntimeError(
             f"Perceptron.fit: still misclassifying points after {max_epochs} epochs; the data may "

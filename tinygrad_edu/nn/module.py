@@ -264,22 +264,34 @@ class Module:
     ) -> IncompatibleKeys:
         """Copy values (Tensors or arrays) into the parameters and buffers, in place.
 
-        Raises ``RuntimeError`` listing every wrongly shaped entry, and with ``strict=True``
-        also every missing and unexpected key. Returns ``(missing_keys, unexpected_keys)``.
+        Every entry is checked before the first copy, so a load that raises changes nothing:
+        ``RuntimeError`` lists every wrongly shaped or non-numeric entry, and with
+        ``strict=True`` also every missing and unexpected key. Returns
+        ``(missing_keys, unexpected_keys)``.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"load_state_dict: expected a dict of name -> tensor (e.g. from state_dict() or "
+                f"nn.load), got {type(state_dict).__name__}"
+            )
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
+        arrays, problems = {}, []
         for k, target in own.items():
-            if k in state_dict:
-                shape = tuple(np.shape(_as_array(state_dict[k])))
-                if shape != target.shape:
-                    mismatched.append(
-                        f"size mismatch for {k}: copying a param with shape {shape} from "
-                        f"checkpoint, the shape in current model is {target.shape}."
-                    )
-        problems = list(mismatched)
+            if k not in state_dict:
+                continue
+            arrays[k] = arr = _as_array(state_dict[k])
+            if arr.shape != target.shape:
+                problems.append(
+                    f"size mismatch for {k}: copying a param with shape {arr.shape} from "
+                    f"checkpoint, the shape in current model is {target.shape}."
+                )
+            elif arr.dtype.kind not in "biuf":
+                problems.append(
+                    f"dtype mismatch for {k}: copying a param of dtype {arr.dtype} from "
+                    f"checkpoint, the model's {target.dtype} takes real numbers only."
+                )
         if strict:
             if unexpected:
                 problems.insert(
@@ -295,10 +307,9 @@ class Module:
                 + "\n\t".join(problems)
             )
         with _tape.no_grad():
-            for k, target in own.items():
-                if k in state_dict:
-                    target.data[...] = _as_array(state_dict[k])
-                    target._bump_version()
+            for k, arr in arrays.items():
+                own[k].data[...] = arr
+                own[k]._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
     # -- printing --------------------------------------------------------------------------
