@@ -12,6 +12,7 @@ through it the primitives in ``ops``) by a single late import at the bottom of t
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -172,6 +173,26 @@ class Tensor(TensorMethods):
         """A new tensor sharing this one's data, cut from the graph."""
         t = Tensor._wrap(self.data)
         t._vc = self._shared_version()
+        return t
+
+    # -- copying and pickling: the data, never the graph (PyTorch's rules) --------------------
+    def __reduce_ex__(self, protocol):
+        """Pickle the array and ``requires_grad`` only, as PyTorch does: a non-leaf unpickles as
+        a leaf holding its values, and ``.grad`` is not saved."""
+        return type(self)._wrap, (self.data, self.requires_grad)
+
+    def __deepcopy__(self, memo) -> "Tensor":
+        """A leaf's copy, with a copy of its ``.grad``. A non-leaf raises, as in PyTorch: its
+        copy could not keep the graph, and dropping it silently would change what backward
+        computes."""
+        if self._record is not None:
+            raise RuntimeError(
+                f"deepcopy: only leaf tensors can be deep-copied, but this one (shape "
+                f"{self.shape}) was made by {self._record.name}; copy a detached tensor "
+                "(x.detach()) and call requires_grad_() on it if it should be a new leaf"
+            )
+        t = type(self)._wrap(copy.deepcopy(self.data, memo), self.requires_grad)
+        t._grad = copy.deepcopy(self._grad, memo)
         return t
 
     def detach_(self) -> "Tensor":
