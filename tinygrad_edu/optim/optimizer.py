@@ -282,10 +282,10 @@ def _check_param(p, i: int, name: str) -> None:
             f"{p.grad_fn.name}); optimise the leaf it was computed from, or detach() it and "
             "call requires_grad_()"
         )
-    if p.dtype.kind not in "fc":
+    if p.dtype.kind != "f":  # complex too: PyTorch's rules treat it as (real, imag) pairs
         raise TypeError(
-            f"{name}: parameter {i} has dtype {p.dtype}; only floating-point tensors can be "
-            "optimised"
+            f"{name}: parameter {i} has dtype {p.dtype}; only real floating-point tensors can "
+            "be optimised"
         )
 
 
