@@ -159,7 +159,7 @@ class Optimizer:
                 f"has a gradient of shape {g.shape}; a gradient must have its parameter's shape "
                 "(was p.data or p.grad.data replaced?)"
             )
-        elif not np.can_cast(g.dtype, p.dtype, "same_kind"):
+        elif g.dtype != p.dtype and not np.can_cast(g.dtype, p.dtype, "same_kind"):
             problem = f"has a gradient of dtype {g.dtype}, which cannot update it"
         for key, value in self.state.get(p, {}).items():
             if isinstance(value, Tensor) and value.shape != p.shape:
