@@ -277,3 +277,20 @@ def test_perceptron_that_gives_up_still_invalidates_graphs_on_its_weights():
         p.fit(X, np.array([1, 1, -1, -1]), max_epochs=3)  # XOR: no line separates it
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         score.backward()
+
+
+def test_the_step_check_lets_scalar_state_tensors_through():
+    """A rule may keep a per-parameter scalar as a 0-d tensor (PyTorch keeps 'step' so)."""
+
+    class CountingSGD(optim.SGD):
+        def _update(self, p, group):
+            state = self.state[p]
+            state["step"] = state.get("step", tg.tensor(0.0)) + 1.0
+            super()._update(p, group)
+
+    w = tg.tensor([[1.0, 2.0]], requires_grad=True)
+    opt = CountingSGD([w], lr=0.5)
+    for _ in range(2):
+        _backward([w])
+        opt.step()
+    assert opt.state[w]["step"].item() == 2.0

@@ -152,7 +152,8 @@ class Optimizer:
     def _check_step(self, p: Tensor) -> None:
         """Refuse what would fail (or silently broadcast) halfway through an update: a gradient
         or a state buffer whose shape is not the parameter's (``p.data`` or ``p.grad.data``
-        replaced), or a gradient that cannot be cast to the parameter's dtype."""
+        replaced), or a gradient that cannot be cast to the parameter's dtype. A subclass whose
+        state tensors are neither scalars nor shaped like the parameter overrides this."""
         g, problem = p.grad.data, None
         if g.shape != p.shape:
             problem = (
@@ -162,7 +163,7 @@ class Optimizer:
         elif g.dtype != p.dtype and not np.can_cast(g.dtype, p.dtype, "same_kind"):
             problem = f"has a gradient of dtype {g.dtype}, which cannot update it"
         for key, value in self.state.get(p, {}).items():
-            if isinstance(value, Tensor) and value.shape != p.shape:
+            if isinstance(value, Tensor) and value.ndim and value.shape != p.shape:
                 problem = (
                     f"has state '{key}' of shape {value.shape}: the parameter changed shape "
                     "after the optimizer saw it; make a new optimizer for it"
