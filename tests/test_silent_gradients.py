@@ -1,0 +1,62 @@
+"""Results that would otherwise be silently wrong: gradients at kinks, at infinities and NaNs,
+on ties, in ignored rows, and what a backward may read after an in-place change.
+
+Each expected value comes from closed-form math or PyTorch's documented rule, written out
+here; gradients away from the special points are checked against central differences.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax as np_log_softmax
+from scipy.special import softmax as np_softmax
+
+import tinygrad_edu as tg
+import tinygrad_edu.nn.functional as F
+from tinygrad_edu import nn
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+
+inf, nan = math.inf, math.nan
+
+
+def t64(a, requires_grad=True):
+    return tg.tensor(np.asarray(a, dtype=np.float64), requires_grad=requires_grad)
+
+
+def grad_of(f, *values):
+    """The gradients of f(*xs).sum() with respect to each x, as arrays."""
+    xs = [t64(v) for v in values]
+    f(*xs).sum().backward()
+    return [x.grad.data for x in xs] if len(xs) > 1 else xs[0].grad.data
+
+
+# -- no NumPy warning reaches the user; small integer powers -------------------------------------
+def test_ops_give_inf_and_nan_quietly():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any RuntimeWarning fails the test
+        x = t64([-1.0, 0.0, 4.0])
+        assert np.isnan(x.sqrt().data[0]) and x.log().data[1] == -inf
+        assert (1.0 / x).data[1] == inf and tg.exp(t64([1000.0])).data[0] == inf
+        assert np.isnan((t64([inf]) - inf).data[0]) and np.isnan((t64([0.0]) * inf).data[0])
+        y = x.sqrt()
+        y.sum().backward()
+        assert np.isnan(x.grad.data[0]) and x.grad.data[1] == inf and x.grad.data[2] == 0.25
+
+
+X_VALID = np.array([1.0, 2.0, 3.0])
+X_PAD = np.array([-inf, 0.0, nan])  # a padding row: its logits are anything
+
+
+def _valid_row_reference(eps: float):
+    """Loss and logit gradient of the one valid row (target 0) of 3 classes, with label
+    smoothing eps: (1 - eps)·(-logp[0]) + eps/3 · Σ -logp; d/dx = softmax - smoothed one-hot."""
+    logp = np_log_softmax(X_VALID)
+    loss = (1 - eps) * -logp[0] + eps / 3 * -logp.sum()
+    target = np.full(3, eps / 3)
+    target[0] += 1 - eps
+    return loss, np_softmax(X_VALID) - target
+
