@@ -47,6 +47,24 @@ def test_ops_give_inf_and_nan_quietly():
         assert np.isnan(x.grad.data[0]) and x.grad.data[1] == inf and x.grad.data[2] == 0.25
 
 
+@pytest.mark.parametrize("b", [2, 3, 4, -2, -3, -4, 3.0, -2.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_integer_powers_equal_numpys(b, dtype):
+    a = np.array([-2.5, -1.0, -0.0, 0.0, 0.7, 3.0, inf, -inf, nan], dtype=dtype)
+    with np.errstate(all="ignore"):
+        expected = np.power(a.astype(np.float64), b)
+    got = (tg.tensor(a) ** b).data
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    assert np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_small_integer_powers_differentiate_twice_at_negative_bases():
+    x = t64([-1.7, -0.4, 0.9])
+    for b in (3, -3, 4, -2):
+        assert gradcheck(lambda x: x**b, (x,)) and gradgradcheck(lambda x: x**b, (x,))
+
+
 X_VALID = np.array([1.0, 2.0, 3.0])
 X_PAD = np.array([-inf, 0.0, nan])  # a padding row: its logits are anything
 
