@@ -65,6 +65,21 @@ def test_small_integer_powers_differentiate_twice_at_negative_bases():
         assert gradcheck(lambda x: x**b, (x,)) and gradgradcheck(lambda x: x**b, (x,))
 
 
+# -- kinks and zero denominators: the derivative's limit ----------------------------------------
+def test_power_at_zero_takes_the_limit():
+    assert np.array_equal(grad_of(lambda x: x**0, [0.0, 2.0]), [0, 0])  # x**0 is constant 1
+    assert np.array_equal(grad_of(lambda x: x**0.0, [0.0]), [0])
+    # a tensor exponent: d/da at a = b = 0 is 0; d/db of 0**b is 0 for b >= 0 (0**b is then
+    # constant), and y log a = inf * (-inf) = -inf for b < 0
+    ga, gb = grad_of(lambda a, b: a**b, [0.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.5, -1.0])
+    assert np.array_equal(ga[:2], [0, 0]) and ga[2] == inf and ga[3] == -inf
+    assert np.array_equal(gb, [0, 0, 0, -inf])
+    assert np.array_equal(grad_of(lambda e: 0.0**e, [0.0, 2.0, 0.5, -1.0]), [0, 0, 0, -inf])
+    # away from the limits: y log a
+    np.testing.assert_allclose(grad_of(lambda e: 2.0**e, [3.0]), [8 * math.log(2)], rtol=1e-14)
+    assert np.isnan(grad_of(lambda e: (-2.0) ** e, [2.0])[0])  # log of a negative base
+
+
 X_VALID = np.array([1.0, 2.0, 3.0])
 X_PAD = np.array([-inf, 0.0, nan])  # a padding row: its logits are anything
 

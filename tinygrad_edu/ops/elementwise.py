@@ -95,7 +95,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  da = grad * b * a**(b-1),  db = grad * y * log(a)  (0 where a == 0)"""
+    """y = a ** b;  da = grad * b * a**(b-1),  db = grad * y * log(a);  at the limits, as in
+    PyTorch: da = 0 where a == b == 0 (or b is a constant 0), db = 0 where a == 0 and b >= 0"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -114,17 +115,19 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            if isinstance(b, (int, float)) and b == 2:
-                ga = grad * a * 2.0
+            if isinstance(b, Tensor):  # 0 * 0**-1 is NaN: the limit at a = b = 0 is 0
+                ga = Where.apply((a.data == 0) & (b.data == 0), 0.0, grad * b * a ** (b - 1.0))
+            elif b == 0:  # a constant 1: no slope even at a = 0, where 0 * 0**-1 is NaN
+                ga = _wrap(np.zeros_like(grad.data))
             else:
-                ga = grad * b * a ** (b - 1)
+                ga = grad * a * 2.0 if b == 2 else grad * b * a ** (b - 1)
         if nb:
-            if isinstance(a, Tensor):
-                zero = a.data == 0
-                safe_log = Where.apply(zero, 0.0, Log.apply(Where.apply(zero, 1.0, a)))
-                gb = grad * saved[2] * safe_log
+            flat = (_raw(a) == 0) & (b.data >= 0)  # 0**b is constant (0, or 1 at b = 0) there
+            if isinstance(a, Tensor):  # log of 1 where flat: no 0 * log(0) in any derivative
+                log_a = Log.apply(Where.apply(flat, 1.0, a))
             else:  # a Python scalar base
-                gb = grad * saved[2] * (math.log(a) if a > 0 else float("nan"))
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+            gb = Where.apply(flat, 0.0, grad * saved[2] * log_a)
         return ga, gb
 
 
