@@ -65,6 +65,90 @@ def test_small_integer_powers_differentiate_twice_at_negative_bases():
         assert gradcheck(lambda x: x**b, (x,)) and gradgradcheck(lambda x: x**b, (x,))
 
 
+# -- a mask routes the gradient by selecting, never 0 * inf -----------------------------------
+def test_sqrt_of_relu_and_clamp_at_negative_inputs_has_zero_gradient():
+    # d sqrt(relu(x)) = [x > 0] / (2 sqrt(x)): 0 where x <= 0, however large sqrt's slope
+    assert np.array_equal(grad_of(lambda x: x.relu().sqrt(), [-1.0, 0.0, 4.0]), [0, 0, 0.25])
+    assert np.array_equal(grad_of(lambda x: x.clamp(min=0).sqrt(), [-1.0, 4.0]), [0, 0.25])
+    # clamp's bounds are inside (PyTorch): sqrt's infinite slope at 0 passes through
+    assert grad_of(lambda x: x.clamp(min=0).sqrt(), [0.0])[0] == inf
+    assert np.array_equal(grad_of(lambda x: tg.maximum(x, 0.0).sqrt(), [-1.0, 4.0]), [0, 0.25])
+    assert np.array_equal(grad_of(lambda x: (-tg.minimum(x, 0.0)).sqrt(), [1.0, -4.0]), [0, -0.25])
+
+
+def test_a_dead_relu_unit_leaves_the_other_units_gradients_finite():
+    layer = nn.Linear(2, 2).double()
+    with tg.no_grad():
+        layer.weight.copy_(tg.tensor([[1.0, 1.0], [-1.0, -1.0]], dtype=tg.float64))
+        layer.bias.zero_()
+    x = t64([[1.0, 2.0]], requires_grad=False)
+    nn.Sequential(layer, nn.ReLU())(x).sqrt().sum().backward()  # h = [3, -3]: unit 2 is dead
+    s = 1 / (2 * math.sqrt(3))  # d sqrt(h) / dh at h = 3
+    np.testing.assert_allclose(layer.weight.grad.data, [[s, 2 * s], [0, 0]], rtol=1e-14)
+    np.testing.assert_allclose(layer.bias.grad.data, [s, 0], rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "reduce",
+    [lambda x: x.max(), lambda x: x.amax(1), lambda x: x.max(1).values, lambda x: x.max(1)[0]],
+)
+def test_max_sends_an_infinite_gradient_only_to_the_maximum(reduce):
+    g = grad_of(lambda x: reduce(x).sqrt(), [[0.0, -1.0, -2.0]])
+    assert np.array_equal(g, [[inf, 0, 0]])
+
+
+def test_max_pool_sends_a_nan_gradient_only_to_the_argmax():
+    x = t64([[[[-1.0, -2.0], [-3.0, -4.0]]]])
+    F.max_pool2d(x, 2).sqrt().sum().backward()  # sqrt(-1): nan, with a nan slope
+    g = x.grad.data.ravel()
+    assert np.isnan(g[0]) and np.array_equal(g[1:], [0, 0, 0])
+
+
+def test_second_order_through_selected_masks():
+    x = t64([-1.3, 0.4, 2.1])
+    for f in (
+        lambda x: (x.relu() ** 3).sum(),
+        lambda x: (x.clamp(-1.0, 1.0) ** 3).sum(),
+        lambda x: (tg.maximum(x, x * 0.5) ** 3).sum(),
+        lambda x: (x.max() ** 3),
+    ):
+        assert gradcheck(f, (x,)) and gradgradcheck(f, (x,))
+
+
+def test_embedding_padding_row_keeps_its_values_and_gets_no_gradient():
+    w = t64([[1.0, 2.0], [3.0, inf]])
+    out = F.embedding(tg.tensor([0, 1, 1]), w, padding_idx=1)
+    assert np.array_equal(out.data, [[1, 2], [3, inf], [3, inf]])  # weight[idx], as PyTorch
+    (out * 2.0).sum().backward()
+    assert np.array_equal(w.grad.data, [[2, 2], [0, 0]])
+
+
+# -- NaN inputs: PyTorch's rules ----------------------------------------------------------------
+def test_gradients_at_nan_inputs_follow_pytorchs_rules():
+    # relu: zero only where x <= 0 (false for NaN)
+    assert np.array_equal(grad_of(lambda x: x.relu(), [nan, 1.0, -1.0]), [1, 1, 0])
+    # relu_ in place: its saved output decides the same way
+    assert np.array_equal(grad_of(lambda x: (x * 1.0).relu_(), [nan, -1.0]), [1, 0])
+    # abs: sign(x), with sign(NaN) = 0
+    assert np.array_equal(grad_of(lambda x: x.abs(), [nan, -2.0, 0.0]), [0, -1, 0])
+    # clamp: passes inside [lo, hi] only, and NaN is not inside
+    assert np.array_equal(grad_of(lambda x: x.clamp(-1, 1), [nan, 0.5, 2.0]), [0, 1, 0])
+    # maximum/minimum: zero where the input loses; NaN neither loses nor ties, so both get all
+    ga, gb = grad_of(tg.maximum, [nan, 2.0, 1.0], [1.0, nan, 3.0])
+    assert np.array_equal(ga, [1, 1, 0]) and np.array_equal(gb, [1, 1, 1])
+    ga, gb = grad_of(tg.minimum, [nan, 2.0, 1.0], [1.0, nan, 3.0])
+    assert np.array_equal(ga, [1, 1, 1]) and np.array_equal(gb, [1, 1, 0])
+
+
+# -- ties -----------------------------------------------------------------------------------------
+def test_full_max_and_amax_share_evenly_among_ties():
+    assert np.array_equal(grad_of(lambda x: x.max(), [1.0, 3.0, 3.0]), [0, 0.5, 0.5])
+    assert np.array_equal(grad_of(lambda x: x.amax(1), [[1.0, 3.0, 3.0]]), [[0, 0.5, 0.5]])
+    assert np.array_equal(grad_of(lambda x: x.amin(), [1.0, 1.0, 3.0]), [0.5, 0.5, 0])
+    ga, gb = grad_of(tg.maximum, [1.0, 2.0], [1.0, 3.0])
+    assert np.array_equal(ga, [0.5, 0]) and np.array_equal(gb, [0.5, 1])
+
+
 # -- kinks and zero denominators: the derivative's limit ----------------------------------------
 def test_power_at_zero_takes_the_limit():
     assert np.array_equal(grad_of(lambda x: x**0, [0.0, 2.0]), [0, 0])  # x**0 is constant 1

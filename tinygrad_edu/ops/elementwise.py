@@ -1,7 +1,9 @@
 """Elementwise primitives. Each backward returns gradients in the output's (broadcast) shape;
 the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
 are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
-derivative is zero almost everywhere."""
+derivative is zero almost everywhere. Where a mask routes the gradient (relu, clip, maximum),
+backward *selects* with ``Where``, as PyTorch does: an infinite incoming gradient then gives 0
+where the mask is off, where multiplying by the mask would give 0 · inf = NaN."""
 
 from __future__ import annotations
 
@@ -245,7 +247,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
+    """y = max(x, 0);  dx = grad, or 0 where x <= 0   (relu'(0) = 0; NaN passes grad: PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -261,11 +263,11 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return Mul.apply(grad, _wrap(x.data > 0))
+        return Where.apply(x.data <= 0, 0.0, grad)
 
 
 class Abs(Function):
-    """y = |x|;  dx = grad * sign(x)   (abs'(0) = 0)"""
+    """y = |x|;  dx = grad * sign(x)   (abs'(0) = 0, and 0 at NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -275,7 +277,8 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _wrap(np.sign(x.data))
+        sign = np.sign(x.data)
+        return grad * _wrap(np.where(np.isnan(sign), 0, sign))
 
 
 class Erf(Function):
@@ -293,7 +296,8 @@ class Erf(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b);  da = grad where a > b,  db = grad where a < b,  half to each on ties"""
+    """y = max(a, b);  da = grad where a > b,  db = grad where a < b,  half to each on ties
+    (and all to each where one is NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -302,12 +306,16 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _share(grad, a, b, ctx.needs_input_grad)
+        a, b = (_raw(v) for v in ctx.saved_tensors)
+        na, nb = ctx.needs_input_grad
+        ga = _route(grad, a < b, a == b) if na else None
+        gb = _route(grad, b < a, a == b) if nb else None
+        return ga, gb
 
 
 class Minimum(Function):
-    """y = min(a, b);  da = grad where a < b,  db = grad where a > b,  half to each on ties"""
+    """y = min(a, b);  da = grad where a < b,  db = grad where a > b,  half to each on ties
+    (and all to each where one is NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -316,17 +324,16 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _share(grad, b, a, ctx.needs_input_grad)  # a's share is where b > a
+        a, b = (_raw(v) for v in ctx.saved_tensors)
+        na, nb = ctx.needs_input_grad
+        ga = _route(grad, a > b, a == b) if na else None
+        gb = _route(grad, b > a, a == b) if nb else None
+        return ga, gb
 
 
-def _share(grad, p, q, needs) -> tuple:
-    """(grad where p > q, grad where p < q), half to each on a tie, so the two always sum
-    to the gradient."""
-    pd = p.data if isinstance(p, Tensor) else np.asarray(p)
-    dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
-    share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
-    return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
+def _route(grad: Tensor, loses: np.ndarray, ties: np.ndarray) -> Tensor:
+    """An input's share of max/min's gradient: none where it loses, half on a tie, else all."""
+    return Where.apply(loses, 0.0, Where.apply(ties, grad * 0.5, grad))
 
 
 class Where(Function):
@@ -339,15 +346,15 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (cond,) = ctx.saved_tensors
+        cond = _raw(ctx.saved_tensors[0])  # (a NumPy bool when it is 0-d)
         _, na, nb = ctx.needs_input_grad
-        ga = Where.apply(cond.data, grad, 0.0) if na else None
-        gb = Where.apply(cond.data, 0.0, grad) if nb else None
+        ga = Where.apply(cond, grad, 0.0) if na else None
+        gb = Where.apply(cond, 0.0, grad) if nb else None
         return None, ga, gb
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi);  dx = grad * [lo <= x <= hi]"""
+    """y = min(max(x, lo), hi);  dx = grad where lo <= x <= hi, else 0"""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -363,7 +370,7 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return Mul.apply(grad, _wrap(inside)), None, None
+        return Where.apply(inside, grad, 0.0), None, None
 
 
 class Cast(Function):
