@@ -141,6 +141,24 @@ def test_gradients_at_nan_inputs_follow_pytorchs_rules():
 
 
 # -- ties -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("op", ["max", "min"])
+def test_max_dim_sends_the_whole_gradient_to_the_returned_index(op, keepdim):
+    data = np.array([[1.0, 3.0, 3.0, 1.0], [2.0, 2.0, 2.0, 2.0], [3.0, 1.0, 3.0, 1.0]])
+    for dim in (0, 1, -1):
+        x = t64(data)
+        values, index = getattr(x, op)(dim, keepdim=keepdim)
+        arg = np.expand_dims((np.argmax if op == "max" else np.argmin)(data, axis=dim), dim)
+        kept = (lambda a: a) if keepdim else (lambda a: np.squeeze(a, dim))
+        assert np.array_equal(index.data, kept(arg))
+        assert np.array_equal(values.data, kept(np.take_along_axis(data, arg, dim)))
+        v = np.arange(1.0, arg.size + 1).reshape(arg.shape)  # a distinct gradient per output
+        (values * tg.tensor(kept(v))).sum().backward()
+        expected = np.zeros_like(data)
+        np.put_along_axis(expected, arg, v, dim)  # all of it at the returned index
+        assert np.array_equal(x.grad.data, expected)
+
+
 def test_full_max_and_amax_share_evenly_among_ties():
     assert np.array_equal(grad_of(lambda x: x.max(), [1.0, 3.0, 3.0]), [0, 0.5, 0.5])
     assert np.array_equal(grad_of(lambda x: x.amax(1), [[1.0, 3.0, 3.0]]), [[0, 0.5, 0.5]])
