@@ -140,6 +140,21 @@ def test_gradients_at_nan_inputs_follow_pytorchs_rules():
     assert np.array_equal(ga, [1, 1, 1]) and np.array_equal(gb, [1, 1, 0])
 
 
+def test_a_nan_maximum_takes_the_gradient():
+    # the maximum of a tensor holding NaN is NaN: max() shares among the NaNs, max(dim) gives
+    # it to the returned index (the first NaN)
+    assert np.array_equal(grad_of(lambda x: x.max(), [nan, 1.0, nan]), [0.5, 0, 0.5])
+    x = t64([1.0, nan, nan])
+    values, index = x.max(0)
+    values.backward()
+    assert np.isnan(values.item()) and index.item() == 1
+    assert np.array_equal(x.grad.data, [0, 1, 0])
+    x = t64([[[[1.0, nan], [2.0, 3.0]]]])
+    y = F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert np.isnan(y.item()) and np.array_equal(x.grad.data.ravel(), [0, 1, 0, 0])
+
+
 # -- ties -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("op", ["max", "min"])
@@ -165,6 +180,12 @@ def test_full_max_and_amax_share_evenly_among_ties():
     assert np.array_equal(grad_of(lambda x: x.amin(), [1.0, 1.0, 3.0]), [0.5, 0.5, 0])
     ga, gb = grad_of(tg.maximum, [1.0, 2.0], [1.0, 3.0])
     assert np.array_equal(ga, [0.5, 0]) and np.array_equal(gb, [0.5, 1])
+
+
+def test_max_pool_ties_go_to_the_first_maximum_of_each_window():
+    x = t64(np.ones((1, 1, 2, 4)))
+    F.max_pool2d(x, 2).sum().backward()
+    assert np.array_equal(x.grad.data[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
 
 
 # -- kinks and zero denominators: the derivative's limit ----------------------------------------
