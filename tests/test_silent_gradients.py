@@ -203,6 +203,20 @@ def test_power_at_zero_takes_the_limit():
     assert np.isnan(grad_of(lambda e: (-2.0) ** e, [2.0])[0])  # log of a negative base
 
 
+def test_std_of_a_constant_row_has_zero_gradient():
+    # std is a cone at a constant row (no derivative); PyTorch's rule takes 0 there
+    x = t64([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
+    s = x.std(1)
+    s.sum().backward()
+    row = np.array([1.0, 2.0, 4.0])
+    sd = row.std(ddof=1)
+    assert s.data[0] == 0 and s.data[1] == pytest.approx(sd, rel=1e-14)
+    np.testing.assert_allclose(x.grad.data, [[0, 0, 0], (row - row.mean()) / (2 * sd)], rtol=1e-14)
+    assert np.array_equal(grad_of(lambda x: x.std(), [5.0, 5.0]), [0, 0])
+    x = t64([0.3, -1.2, 2.0])
+    assert gradcheck(lambda x: x.std(), (x,)) and gradgradcheck(lambda x: x.std(), (x,))
+
+
 X_VALID = np.array([1.0, 2.0, 3.0])
 X_PAD = np.array([-inf, 0.0, nan])  # a padding row: its logits are anything
 

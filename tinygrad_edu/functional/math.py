@@ -179,7 +179,11 @@ def var(x, axis=None, correction=1, keepdims=False):
 
 
 def std(x, axis=None, correction=1, keepdims=False):
-    return ew.Sqrt.apply(var(x, axis, correction, keepdims))
+    """sqrt(var). Where var is 0 (a constant row) the gradient is 0, as in PyTorch: sqrt's
+    slope is infinite there and var's is 0, so sqrt is taken of 1 instead and never meets it."""
+    v = var(x, axis, correction, keepdims)
+    zero = v.data == 0
+    return Where.apply(zero, 0.0, ew.Sqrt.apply(Where.apply(zero, 1.0, v)))
 
 
 def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
