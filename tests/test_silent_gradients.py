@@ -217,6 +217,7 @@ def test_std_of_a_constant_row_has_zero_gradient():
     assert gradcheck(lambda x: x.std(), (x,)) and gradgradcheck(lambda x: x.std(), (x,))
 
 
+# -- ignored rows take no part --------------------------------------------------------------------
 X_VALID = np.array([1.0, 2.0, 3.0])
 X_PAD = np.array([-inf, 0.0, nan])  # a padding row: its logits are anything
 
@@ -229,4 +230,43 @@ def _valid_row_reference(eps: float):
     target = np.full(3, eps / 3)
     target[0] += 1 - eps
     return loss, np_softmax(X_VALID) - target
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_skips_ignored_rows_whatever_their_logits(reduction, eps):
+    x = t64([X_VALID, X_PAD])
+    loss = F.cross_entropy(x, tg.tensor([0, -100]), reduction=reduction, label_smoothing=eps)
+    loss.sum().backward()
+    expected, grad_row = _valid_row_reference(eps)  # the mean is over the one valid row
+    expected = expected if reduction != "none" else [expected, 0]
+    np.testing.assert_allclose(loss.data, expected, rtol=1e-13)
+    np.testing.assert_allclose(x.grad.data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_skips_ignored_rows_whatever_their_values(reduction):
+    x = t64([[-1.0, -2.0], [-inf, nan]])
+    loss = F.nll_loss(x, tg.tensor([1, -100]), reduction=reduction)
+    loss.sum().backward()
+    np.testing.assert_array_equal(loss.data, 2.0 if reduction != "none" else [2.0, 0.0])
+    np.testing.assert_array_equal(x.grad.data, [[0, -1], [0, 0]])
+
+
+def test_an_ignored_row_gets_zero_even_from_an_infinite_gradient():
+    # loss 'none' then sqrt: sqrt'(0) = inf flows into the ignored row's zero loss
+    for loss_fn, x0 in ((F.cross_entropy, [[1.0, 2.0], [3.0, 4.0]]), (F.nll_loss, -np.eye(2))):
+        x = t64(x0)
+        loss_fn(x, tg.tensor([0, -100]), reduction="none").sqrt().sum().backward()
+        assert np.array_equal(x.grad.data[1], [0, 0]) and np.isfinite(x.grad.data).all()
+
+
+def test_a_row_of_a_zero_weight_class_takes_no_part():
+    x = t64([X_VALID, [0.0, -inf, 1.0]])
+    w = tg.tensor([1.0, 0.0, 1.0], dtype=tg.float64)
+    loss = F.cross_entropy(x, tg.tensor([0, 1]), weight=w, reduction="sum")
+    loss.backward()
+    expected, grad_row = _valid_row_reference(0.0)
+    assert loss.item() == pytest.approx(expected, rel=1e-13)
+    np.testing.assert_allclose(x.grad.data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
 

@@ -194,10 +194,14 @@ def cross_entropy(
         )
         loss = CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
         return functional.reshape(loss, tshape) if reduction == "none" else loss
-    logp = functional.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]
     if t.dtype.kind == "f":  # class probabilities
+        logp = functional.log_softmax(input, class_dim)
         return _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim)
+    keep = t != ignore_index
+    if not keep.all():  # ignored rows take no part: their logits (perhaps inf or NaN, padding)
+        input = functional.where(np.expand_dims(keep, class_dim), input, 0.0)  # are not read
+    logp = functional.log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     w = (
         None
@@ -208,9 +212,8 @@ def cross_entropy(
     wshape[class_dim] = n_classes
     per_class = logp if w is None else logp * _wrap(w.astype(input.dtype).reshape(wshape))
     smooth = -per_class.sum(class_dim)
-    keep = t != ignore_index
     if not keep.all():
-        smooth = smooth * _wrap(keep.astype(input.dtype))
+        smooth = functional.where(keep, smooth, 0.0)
     if reduction == "mean":
         denom = keep.sum() if w is None else w[np.where(keep, t, 0)][keep].sum()
         smooth = smooth.sum() / float(denom)
