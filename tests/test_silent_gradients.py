@@ -270,3 +270,10 @@ def test_a_row_of_a_zero_weight_class_takes_no_part():
     assert loss.item() == pytest.approx(expected, rel=1e-13)
     np.testing.assert_allclose(x.grad.data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
 
+
+def test_binary_cross_entropy_of_a_nan_probability_raises():
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: .*\[0, 1\].*nan"):
+        F.binary_cross_entropy(tg.tensor([nan, 0.5]), tg.tensor([1.0, 0.0]))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: .*1\.5"):
+        F.binary_cross_entropy(tg.tensor([1.5, 0.5]), tg.tensor([1.0, 0.0]))
+

@@ -257,10 +257,12 @@ def binary_cross_entropy(
         raise ValueError(
             f"binary_cross_entropy: target size {target.shape} must match input size {input.shape}"
         )
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    inside = (input.data >= 0) & (input.data <= 1)  # (False at NaN, as PyTorch requires)
+    if not inside.all():
+        bad = input.data[~inside]
         raise ValueError(
-            f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
-            f"[{input.data.min():.4g}, {input.data.max():.4g}]; for logits use "
+            f"binary_cross_entropy: input values must be probabilities in [0, 1], got "
+            f"{bad.size} value(s) outside it (the first: {bad.flat[0]:.4g}); for logits use "
             "binary_cross_entropy_with_logits"
         )
     loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
