@@ -277,3 +277,36 @@ def test_binary_cross_entropy_of_a_nan_probability_raises():
     with pytest.raises(ValueError, match=r"binary_cross_entropy: .*1\.5"):
         F.binary_cross_entropy(tg.tensor([1.5, 0.5]), tg.tensor([1.0, 0.0]))
 
+
+# -- 0-d tensors and empty dims -------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [0, -1])
+def test_dim_0_or_minus_1_of_a_0d_tensor_reduces_nothing(dim):
+    for f, expected, slope in [
+        (lambda x: x.sum(dim), 2.0, 1.0),
+        (lambda x: x.mean(dim), 2.0, 1.0),
+        (lambda x: x.amax(dim), 2.0, 1.0),
+        (lambda x: x.max(dim).values, 2.0, 1.0),
+        (lambda x: x.min(dim).values, 2.0, 1.0),
+        (lambda x: x.logsumexp(dim), 2.0, 1.0),  # log(exp(x)) = x
+        (lambda x: x.softmax(dim), 1.0, 0.0),  # exp(x) / exp(x) = 1
+        (lambda x: x.log_softmax(dim), 0.0, 0.0),
+    ]:
+        x = t64(2.0)
+        y = f(x)
+        assert y.shape == () and y.item() == expected
+        y.backward()
+        assert x.grad.item() == slope
+    assert t64(2.0).max(dim).indices.item() == 0 and t64(2.0).argmax(dim).item() == 0
+
+
+def test_softmax_and_logsumexp_over_an_empty_dim():
+    assert tg.softmax(tg.zeros(2, 0), -1).shape == (2, 0)
+    assert tg.softmax(tg.zeros(0, 3), -1).shape == (0, 3)
+    x = t64(np.zeros((2, 0)))
+    lse = x.logsumexp(1)  # log of an empty sum: log 0
+    assert np.array_equal(lse.data, [-inf, -inf])
+    lse.sum().backward()
+    assert x.grad.shape == (2, 0)
+    assert tg.zeros(0).logsumexp(0).item() == -inf
+    assert tg.zeros(0, 2).logsumexp(1).shape == (0,)
+
