@@ -310,3 +310,54 @@ def test_softmax_and_logsumexp_over_an_empty_dim():
     assert tg.zeros(0).logsumexp(0).item() == -inf
     assert tg.zeros(0, 2).logsumexp(1).shape == (0,)
 
+
+# -- a backward reads only what it saved; a changed saved value still raises ----------------------
+def test_changing_an_input_whose_value_no_gradient_reads_is_allowed():
+    x = t64([1.0, 2.0])
+    y = x * 2.0  # dy/dx = 2 reads only the constant
+    with tg.no_grad():
+        x.add_(1)
+    y.sum().backward()
+    assert np.array_equal(x.grad.data, [2, 2])
+
+    c, w = t64([3.0, 4.0], requires_grad=False), t64([1.0, 2.0])
+    y = c * w  # dw reads c; nothing reads w
+    with tg.no_grad():
+        w.mul_(10)
+    y.sum().backward()
+    assert np.array_equal(w.grad.data, [3, 4])
+
+
+def test_changing_a_value_a_gradient_reads_raises_naming_the_op():
+    c, w = t64([3.0, 4.0], requires_grad=False), t64([1.0, 2.0])
+    y = c * w
+    c.add_(1)  # dw reads c
+    with pytest.raises(RuntimeError, match=r"Mul\.backward: .*its input 0.*add_"):
+        y.sum().backward()
+
+
+def test_linear_and_matmul_save_only_what_their_gradients_read():
+    layer = nn.Linear(3, 2).double()
+    x = t64(np.arange(6.0).reshape(2, 3), requires_grad=False)
+    y = layer(x)  # dW = gradᵀ x and db read x only: the weight is not saved
+    with tg.no_grad():
+        layer.weight.mul_(2)
+    y.sum().backward()
+    assert np.array_equal(layer.weight.grad.data, np.tile(x.data.sum(0), (2, 1)))
+    x.requires_grad = True
+    y = layer(x)  # dx = grad W reads the weight
+    with tg.no_grad():
+        layer.weight.mul_(2)
+    with pytest.raises(RuntimeError, match=r"Linear\.backward"):
+        y.sum().backward()
+
+    a, b = t64(np.ones((2, 3))), t64(np.ones((3, 2)), requires_grad=False)
+    y = a @ b  # da = grad bᵀ reads b only
+    with tg.no_grad():
+        a.mul_(5)
+    y.sum().backward()
+    assert np.array_equal(a.grad.data, np.full((2, 3), 2.0))
+    y = a @ b
+    b.add_(1)
+    with pytest.raises(RuntimeError, match=r"MatMul\.backward: .*its input 1"):
+        y.sum().backward()
