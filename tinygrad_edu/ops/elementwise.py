@@ -2,8 +2,8 @@
 the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
 are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
 derivative is zero almost everywhere. Where a mask routes the gradient (relu, clip, maximum),
-backward *selects* with ``Where``, as PyTorch does: an infinite incoming gradient then gives 0
-where the mask is off, where multiplying by the mask would give 0 · inf = NaN."""
+backward *selects* (``masked_grad``), as PyTorch does: an infinite incoming gradient then
+gives 0 where the mask is off, where multiplying by the mask would give 0 · inf = NaN."""
 
 from __future__ import annotations
 
@@ -264,7 +264,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return Where.apply(x.data <= 0, 0.0, grad)
+        return masked_grad(grad, ~(x.data <= 0))
 
 
 class Abs(Function):
@@ -309,8 +309,8 @@ class Maximum(Function):
     def backward(ctx, grad):
         a, b = (_raw(v) for v in ctx.saved_tensors)
         na, nb = ctx.needs_input_grad
-        ga = _route(grad, a < b, a == b) if na else None
-        gb = _route(grad, b < a, a == b) if nb else None
+        ga = masked_grad(grad, _share(a < b, a == b, grad.dtype)) if na else None
+        gb = masked_grad(grad, _share(b < a, a == b, grad.dtype)) if nb else None
         return ga, gb
 
 
@@ -327,14 +327,14 @@ class Minimum(Function):
     def backward(ctx, grad):
         a, b = (_raw(v) for v in ctx.saved_tensors)
         na, nb = ctx.needs_input_grad
-        ga = _route(grad, a > b, a == b) if na else None
-        gb = _route(grad, b > a, a == b) if nb else None
+        ga = masked_grad(grad, _share(a > b, a == b, grad.dtype)) if na else None
+        gb = masked_grad(grad, _share(b > a, a == b, grad.dtype)) if nb else None
         return ga, gb
 
 
-def _route(grad: Tensor, loses: np.ndarray, ties: np.ndarray) -> Tensor:
+def _share(loses: np.ndarray, ties: np.ndarray, dtype) -> np.ndarray:
     """An input's share of max/min's gradient: none where it loses, half on a tie, else all."""
-    return Where.apply(loses, 0.0, Where.apply(ties, grad * 0.5, grad))
+    return ((1.0 - 0.5 * ties) * ~loses).astype(dtype)
 
 
 class Where(Function):
@@ -371,7 +371,18 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return Where.apply(inside, grad, 0.0), None, None
+        return masked_grad(grad, inside), None, None
+
+
+def masked_grad(grad: Tensor, share: np.ndarray) -> Tensor:
+    """grad · share for a constant share (a mask, or max's 0, ½, 1), exactly 0 where the share
+    is 0 even when grad is inf or NaN there: selected then, as in PyTorch. While grad is
+    finite the product is the same, and a multiply is much faster than np.where on a mask
+    with no pattern (a relu's)."""
+    product = Mul.apply(grad, _wrap(np.asarray(share)))
+    if np.isfinite(grad.data).all():
+        return product
+    return Where.apply(share == 0, 0.0, product)
 
 
 class Cast(Function):

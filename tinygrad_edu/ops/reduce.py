@@ -9,7 +9,7 @@ import numpy as np
 from .._shapes import prod, unbroadcast
 from ..function import Function
 from ..tensor import Tensor
-from .elementwise import Where
+from .elementwise import masked_grad
 from .shape import BroadcastTo, Reshape
 
 
@@ -84,8 +84,7 @@ class _MaxMin(Function):
         at_max = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is at every NaN
         ties = np.add.reduce(at_max, axis=ctx.axes, keepdims=True).astype(x.dtype)
         share = grad / Tensor._wrap(ties.reshape(grad.shape))
-        share = _spread(share, ctx.shape, ctx.axes, ctx.keepdims)
-        return Where.apply(at_max, share, 0.0)  # selected: an inf grad gives 0, not NaN, elsewhere
+        return masked_grad(_spread(share, ctx.shape, ctx.axes, ctx.keepdims), at_max)
 
 
 class Max(_MaxMin):
