@@ -287,7 +287,7 @@ def test_nn_parameter_changed_by_optimizer_step_before_backward():
 
     layer = nn.Linear(3, 2)
     opt = optim.SGD(layer.parameters(), lr=0.1)
-    x = tg.tensor(arr(4, 3))
+    x = tg.tensor(arr(4, 3), requires_grad=True)  # so x's gradient reads the weight
     loss1 = layer(x).pow(2).sum()
     loss2 = layer(x).sum()
     loss1.backward()

@@ -176,7 +176,7 @@ def test_load_state_dict_errors_list_every_problem():
 
 def test_load_under_recording_does_not_trip_inplace_checks():
     net = nn.Linear(2, 1)
-    y = net(tg.ones(1, 2))
+    y = net(tg.ones(1, 2, requires_grad=True))  # the input's gradient reads the weight
     net.load_state_dict({"weight": np.ones((1, 2)), "bias": np.zeros(1)})
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()  # the old forward saw the old weights: backward must refuse

@@ -63,8 +63,8 @@ def test_no_grad_and_constants_record_nothing():
 
 def test_listing_format_names_and_honest_saved_bytes():
     W = tg.randn(256, 128, requires_grad=True)
-    x = tg.randn(128, 128)
-    h = x @ W.T  # MatMul saves both operands: x and (a view of) W
+    x = tg.randn(128, 128, requires_grad=True)
+    h = x @ W.T  # MatMul saves both operands (both need grad): x and (a view of) W
     z = (h + tg.zeros(256)).relu()  # Relu saves its input
     e = z.exp()  # Exp saves its output
     listing = str(tg.get_tape())

@@ -153,7 +153,7 @@ class Function:
         needs = tuple([recording and isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx = Context(cls, args, needs)
         arrays = _forward_args(args)
-        raw = cls.forward(ctx, *arrays, **kwargs)
+        raw = _quietly(cls.forward, ctx, arrays, kwargs)
         # (NumPy returns scalars, not 0-d arrays, from 0-d arithmetic)
         out = Tensor._wrap(raw if type(raw) is np.ndarray else np.asarray(raw), True in needs)
         if cls.is_view:
@@ -185,7 +185,7 @@ class Function:
             raise RuntimeError(f"{op}: {refusal}")
         recording = _modes.grad_enabled and x.requires_grad
         ctx = Context(cls, (), (recording,))  # no inputs: its input is its output (Record.inputs)
-        cls.forward_(ctx, x.data, **kwargs)
+        _quietly(cls.forward_, ctx, [x.data], kwargs)
         x._bump_version(op)
         if _modes.anomaly:
             check_finite(x.data, cls.__name__, "forward", None)
@@ -196,6 +196,13 @@ class Function:
             if _modes.anomaly:
                 x._record.where = user_frame()
         return x
+
+
+@np.errstate(all="ignore")
+def _quietly(forward, ctx, arrays: list, kwargs: dict):
+    """Run a forward with NumPy's floating-point warnings off: ``sqrt(-1)`` is nan and
+    ``1 / 0`` is inf quietly, as in PyTorch (anomaly mode is the way to catch them)."""
+    return forward(ctx, *arrays, **kwargs)
 
 
 def _forward_args(args: tuple) -> list:

@@ -455,9 +455,17 @@ def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
 def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
     torch_style = dim is not None and axis is None and isinstance(dim, numbers.Integral)
     a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
-    values = op_fn(t, a, k)
     if not torch_style:
-        return values
-    return MaxMin(values, _arg_reduce(arg_fn, t, a, None, k, None, op))
+        return op_fn(t, a, k)
+    if t.data.size == 0:
+        op_fn(t, a, k)  # raises its clear error when the dim is empty
+    indices = _arg_reduce(arg_fn, t, a, None, k, None, op)
+    # the values are t gathered at the indices (one index array per dim), so that the whole
+    # gradient goes to the index returned: PyTorch's rule on ties
+    index = list(np.indices(indices.shape, sparse=True))  # (none for a 0-d t: t[()])
+    if t.ndim:
+        d = a % t.ndim
+        index[d : d + k] = [indices.data]  # replaces the kept dim's range, or inserts the dim
+    return MaxMin(functional.getitem(t, tuple(index)), indices)
 
 

@@ -140,7 +140,10 @@ def where(cond, a, b):
 
 
 def _axes(x: Tensor, axis, op: str):
-    return normalize_axis(axis, x.ndim, op)
+    """The reduced axes (None for all). A 0-d tensor is one element, as in PyTorch: its dim 0
+    or -1 reduces nothing."""
+    axes = normalize_axis(axis, x.ndim, op)
+    return () if x.ndim == 0 and axes is not None else axes
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - mirrors numpy/torch
@@ -167,7 +170,7 @@ def sum_to(x, shape):
 
 # -- composites: no backward of their own ---------------------------------------------------
 def _count(x: Tensor, axis) -> int:
-    axes = normalize_axis(axis, x.ndim, "var")
+    axes = _axes(x, axis, "var")
     return x.data.size if axes is None else prod(x.shape[a] for a in axes)
 
 
@@ -179,12 +182,19 @@ def var(x, axis=None, correction=1, keepdims=False):
 
 
 def std(x, axis=None, correction=1, keepdims=False):
-    return ew.Sqrt.apply(var(x, axis, correction, keepdims))
+    """sqrt(var). Where var is 0 (a constant row) the gradient is 0, as in PyTorch: sqrt's
+    slope is infinite there and var's is 0, so sqrt is taken of 1 instead and never meets it."""
+    v = var(x, axis, correction, keepdims)
+    zero = v.data == 0
+    return Where.apply(zero, 0.0, ew.Sqrt.apply(Where.apply(zero, 1.0, v)))
 
 
 def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
-    m = np.max(x.data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
+    axes = _axes(x, axis, op)
+    if x.data.size == 0:  # no maximum (of an empty dim) to shift by: a sum of nothing, 0
+        return Tensor._wrap(np.add.reduce(x.data, axis=axes, keepdims=True))
+    m = np.max(x.data, axis=axes, keepdims=True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     return Tensor._wrap(m)
@@ -195,7 +205,7 @@ def logsumexp(x, axis=None, keepdims=False):
     m = _shift(x, axis)
     out = ew.Log.apply(sum(ew.Exp.apply(x - m), axis, keepdims=True)) + m
     if not keepdims:
-        axes = normalize_axis(axis, x.ndim, "logsumexp")
+        axes = _axes(x, axis, "logsumexp")
         shape = () if axes is None else tuple(n for i, n in enumerate(x.shape) if i not in axes)
         out = out.reshape(shape)
     return out
@@ -210,7 +220,7 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along ``axis``: the primitive ``LogSoftmax`` (one record; finite values
     and gradients at logits of +-1e4)."""
-    return LogSoftmax.apply(x, axes=normalize_axis(axis, x.ndim, "log_softmax"))
+    return LogSoftmax.apply(x, axes=_axes(x, axis, "log_softmax"))
 
 
 def matmul(a, b):

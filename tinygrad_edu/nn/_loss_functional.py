@@ -194,10 +194,14 @@ def cross_entropy(
         )
         loss = CrossEntropy.apply(flat, target=t, weight=w, reduction=reduction)
         return functional.reshape(loss, tshape) if reduction == "none" else loss
-    logp = functional.log_softmax(input, class_dim)
     n_classes = input.shape[class_dim]
     if t.dtype.kind == "f":  # class probabilities
+        logp = functional.log_softmax(input, class_dim)
         return _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim)
+    keep = t != ignore_index
+    if not keep.all():  # ignored rows take no part: their logits (perhaps inf or NaN, padding)
+        input = functional.where(np.expand_dims(keep, class_dim), input, 0.0)  # are not read
+    logp = functional.log_softmax(input, class_dim)
     nll = nll_loss(logp, target, weight, ignore_index, reduction)
     w = (
         None
@@ -208,9 +212,8 @@ def cross_entropy(
     wshape[class_dim] = n_classes
     per_class = logp if w is None else logp * _wrap(w.astype(input.dtype).reshape(wshape))
     smooth = -per_class.sum(class_dim)
-    keep = t != ignore_index
     if not keep.all():
-        smooth = smooth * _wrap(keep.astype(input.dtype))
+        smooth = functional.where(keep, smooth, 0.0)
     if reduction == "mean":
         denom = keep.sum() if w is None else w[np.where(keep, t, 0)][keep].sum()
         smooth = smooth.sum() / float(denom)
@@ -254,10 +257,12 @@ def binary_cross_entropy(
         raise ValueError(
             f"binary_cross_entropy: target size {target.shape} must match input size {input.shape}"
         )
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    inside = (input.data >= 0) & (input.data <= 1)  # (False at NaN, as PyTorch requires)
+    if not inside.all():
+        bad = input.data[~inside]
         raise ValueError(
-            f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
-            f"[{input.data.min():.4g}, {input.data.max():.4g}]; for logits use "
+            f"binary_cross_entropy: input values must be probabilities in [0, 1], got "
+            f"{bad.size} value(s) outside it (the first: {bad.flat[0]:.4g}); for logits use "
             "binary_cross_entropy_with_logits"
         )
     loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))

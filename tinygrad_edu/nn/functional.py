@@ -178,8 +178,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     idx = input.data if isinstance(input, Tensor) else np.asarray(input)
     _check_targets(idx, weight.shape[0], None, "embedding")
     out = weight[idx]
-    if padding_idx is not None:  # the padding row gets no gradient
-        out = out * _wrap((idx != padding_idx)[..., None].astype(weight.dtype))
+    if padding_idx is not None:  # the padding row's values, but no gradient (selected, so
+        out = functional.where((idx != padding_idx)[..., None], out, out.data)  # even from inf)
     return out
 
 

@@ -117,7 +117,7 @@ def _col2im(cols: np.ndarray, in_shape: tuple, g: Window) -> np.ndarray:
 
 class MaxPool2d(Function):
     """y = max of each window (padding is -inf);  dx = grad added at each window's first
-    maximum (PyTorch's tie rule)"""
+    maximum (PyTorch's tie rule), or at its first NaN if it has one (the NaN maximum)"""
 
     @staticmethod
     def forward(ctx, x, geometry: Window):
@@ -153,7 +153,8 @@ def _argmax_positions(x: np.ndarray, y: np.ndarray, g: Window) -> np.ndarray:
     k = np.zeros(y.shape, np.min_scalar_type(g.kh * g.kw))
     below = np.ones(y.shape, dtype=bool)  # every offset so far is below the maximum
     for i, j in list(np.ndindex(g.kh, g.kw))[:-1]:
-        below &= windows[:, :, :, i, j] < y
+        w = windows[:, :, :, i, j]
+        below &= ~((w == y) | np.isnan(w))  # the maximum, or a NaN (a NaN window's maximum)
         k += below
     n, hp, wp, c = xp.shape
     step = (np.arange(g.kh)[:, None] * g.dh * wp + np.arange(g.kw) * g.dw) * c  # (0, 0) to (i, j)

@@ -1,7 +1,9 @@
 """Elementwise primitives. Each backward returns gradients in the output's (broadcast) shape;
 the replay sums them down to each input's shape. Backward formulas use Tensor ops, so they
 are recorded when ``create_graph=True``. Masks of kinks (relu, abs, max) are constants: their
-derivative is zero almost everywhere."""
+derivative is zero almost everywhere. Where a mask routes the gradient (relu, clip, maximum),
+backward *selects* (``masked_grad``), as PyTorch does: an infinite incoming gradient then
+gives 0 where the mask is off, where multiplying by the mask would give 0 · inf = NaN."""
 
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else None, b if na else None)  # only what backward reads
         return a * b
 
     @staticmethod
@@ -95,11 +98,12 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = a ** b;  da = grad * b * a**(b-1),  db = grad * y * log(a)  (0 where a == 0)"""
+    """y = a ** b;  da = grad * b * a**(b-1),  db = grad * y * log(a);  at the limits, as in
+    PyTorch: da = 0 where a == b == 0 (or b is a constant 0), db = 0 where a == 0 and b >= 0"""
 
     @staticmethod
     def forward(ctx, a, b):
-        y = a**b
+        y = _power(a, b)
         # y only when db is wanted (saved, as in Div, so it is version-checked)
         if ctx.needs_input_grad[1]:
             ctx.save_for_backward(a, b, y)
@@ -114,18 +118,31 @@ class Pow(Function):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            if isinstance(b, (int, float)) and b == 2:
-                ga = grad * a * 2.0
+            if isinstance(b, Tensor):  # 0 * 0**-1 is NaN: the limit at a = b = 0 is 0
+                ga = Where.apply((a.data == 0) & (b.data == 0), 0.0, grad * b * a ** (b - 1.0))
+            elif b == 0:  # a constant 1: no slope even at a = 0, where 0 * 0**-1 is NaN
+                ga = _wrap(np.zeros_like(grad.data))
             else:
-                ga = grad * b * a ** (b - 1)
+                ga = grad * a * 2.0 if b == 2 else grad * b * a ** (b - 1)
         if nb:
-            if isinstance(a, Tensor):
-                zero = a.data == 0
-                safe_log = Where.apply(zero, 0.0, Log.apply(Where.apply(zero, 1.0, a)))
-                gb = grad * saved[2] * safe_log
+            flat = (_raw(a) == 0) & (b.data >= 0)  # 0**b is constant (0, or 1 at b = 0) there
+            if isinstance(a, Tensor):  # log of 1 where flat: no 0 * log(0) in any derivative
+                log_a = Log.apply(Where.apply(flat, 1.0, a))
             else:  # a Python scalar base
-                gb = grad * saved[2] * (math.log(a) if a > 0 else float("nan"))
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+            gb = Where.apply(flat, 0.0, grad * saved[2] * log_a)
         return ga, gb
+
+
+def _power(a, b):
+    """a ** b, by repeated multiplication for an integer exponent 2 <= |b| <= 4 (as PyTorch
+    does): NumPy's pow takes a path hundreds of times slower for negative bases."""
+    if type(b) in (int, float) and abs(b) in (2, 3, 4) and a.dtype.kind == "f":
+        y = a * a
+        for _ in range(int(abs(b)) - 2):
+            y = y * a
+        return 1 / y if b < 0 else y
+    return a**b
 
 
 class Exp(Function):
@@ -231,7 +248,7 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = grad * [x > 0]   (relu'(0) = 0, as in PyTorch)"""
+    """y = max(x, 0);  dx = grad, or 0 where x <= 0   (relu'(0) = 0; NaN passes grad: PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -247,11 +264,11 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return Mul.apply(grad, _wrap(x.data > 0))
+        return masked_grad(grad, ~(x.data <= 0))
 
 
 class Abs(Function):
-    """y = |x|;  dx = grad * sign(x)   (abs'(0) = 0)"""
+    """y = |x|;  dx = grad * sign(x)   (abs'(0) = 0, and 0 at NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, x):
@@ -261,7 +278,8 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _wrap(np.sign(x.data))
+        sign = np.sign(x.data)
+        return grad * _wrap(np.where(np.isnan(sign), 0, sign))
 
 
 class Erf(Function):
@@ -279,7 +297,8 @@ class Erf(Function):
 
 
 class Maximum(Function):
-    """y = max(a, b);  da = grad where a > b,  db = grad where a < b,  half to each on ties"""
+    """y = max(a, b);  da = grad where a > b,  db = grad where a < b,  half to each on ties
+    (and all to each where one is NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -288,12 +307,16 @@ class Maximum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _share(grad, a, b, ctx.needs_input_grad)
+        a, b = (_raw(v) for v in ctx.saved_tensors)
+        na, nb = ctx.needs_input_grad
+        ga = masked_grad(grad, _share(a < b, a == b, grad.dtype)) if na else None
+        gb = masked_grad(grad, _share(b < a, a == b, grad.dtype)) if nb else None
+        return ga, gb
 
 
 class Minimum(Function):
-    """y = min(a, b);  da = grad where a < b,  db = grad where a > b,  half to each on ties"""
+    """y = min(a, b);  da = grad where a < b,  db = grad where a > b,  half to each on ties
+    (and all to each where one is NaN, as in PyTorch)"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -302,17 +325,16 @@ class Minimum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _share(grad, b, a, ctx.needs_input_grad)  # a's share is where b > a
+        a, b = (_raw(v) for v in ctx.saved_tensors)
+        na, nb = ctx.needs_input_grad
+        ga = masked_grad(grad, _share(a > b, a == b, grad.dtype)) if na else None
+        gb = masked_grad(grad, _share(b > a, a == b, grad.dtype)) if nb else None
+        return ga, gb
 
 
-def _share(grad, p, q, needs) -> tuple:
-    """(grad where p > q, grad where p < q), half to each on a tie, so the two always sum
-    to the gradient."""
-    pd = p.data if isinstance(p, Tensor) else np.asarray(p)
-    dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
-    share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
-    return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
+def _share(loses: np.ndarray, ties: np.ndarray, dtype) -> np.ndarray:
+    """An input's share of max/min's gradient: none where it loses, half on a tie, else all."""
+    return ((1.0 - 0.5 * ties) * ~loses).astype(dtype)
 
 
 class Where(Function):
@@ -325,15 +347,15 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (cond,) = ctx.saved_tensors
+        cond = _raw(ctx.saved_tensors[0])  # (a NumPy bool when it is 0-d)
         _, na, nb = ctx.needs_input_grad
-        ga = Where.apply(cond.data, grad, 0.0) if na else None
-        gb = Where.apply(cond.data, 0.0, grad) if nb else None
+        ga = Where.apply(cond, grad, 0.0) if na else None
+        gb = Where.apply(cond, 0.0, grad) if nb else None
         return None, ga, gb
 
 
 class Clip(Function):
-    """y = min(max(x, lo), hi);  dx = grad * [lo <= x <= hi]"""
+    """y = min(max(x, lo), hi);  dx = grad where lo <= x <= hi, else 0"""
 
     @staticmethod
     def forward(ctx, x, lo, hi):
@@ -349,7 +371,18 @@ class Clip(Function):
             inside &= x >= ctx.lo
         if ctx.hi is not None:
             inside &= x <= ctx.hi
-        return Mul.apply(grad, _wrap(inside)), None, None
+        return masked_grad(grad, inside), None, None
+
+
+def masked_grad(grad: Tensor, share: np.ndarray) -> Tensor:
+    """grad · share for a constant share (a mask, or max's 0, ½, 1), exactly 0 where the share
+    is 0 even when grad is inf or NaN there: selected then, as in PyTorch. While grad is
+    finite the product is the same, and a multiply is much faster than np.where on a mask
+    with no pattern (a relu's)."""
+    product = Mul.apply(grad, _wrap(np.asarray(share)))
+    if np.isfinite(grad.data).all():
+        return product
+    return Where.apply(share == 0, 0.0, product)
 
 
 class Cast(Function):

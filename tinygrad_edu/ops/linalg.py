@@ -19,26 +19,29 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # what backward reads
+        ctx.ndims = a.ndim, b.ndim
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if a.ndim > 1 and b.ndim > 1:
+        nd_a, nd_b = ctx.ndims
+        if nd_a > 1 and nd_b > 1:
             return (grad @ b.mT if need_a else None), (a.mT @ grad if need_b else None)
-        if a.ndim == 1 and b.ndim == 1:  # a dot product: grad is a scalar
-            grad_a, grad_b = grad * b, grad * a
-        elif a.ndim == 1:  # (k,) @ (..., k, n) -> (..., n): a acts as the row (1, k)
+        if nd_a == 1 and nd_b == 1:  # a dot product: grad is a scalar
+            return (grad * b if need_a else None), (grad * a if need_b else None)
+        if nd_a == 1:  # (k,) @ (..., k, n) -> (..., n): a acts as the row (1, k)
             row = grad.unsqueeze(-2)  # (..., 1, n)
-            grad_a = (row @ b.mT).squeeze(-2)
-            grad_b = a.unsqueeze(-1) @ row
+            grad_a = (row @ b.mT).squeeze(-2) if need_a else None
+            grad_b = a.unsqueeze(-1) @ row if need_b else None
         else:  # (..., m, k) @ (k,) -> (..., m): b acts as the column (k, 1)
             col = grad.unsqueeze(-1)  # (..., m, 1)
-            grad_a = col @ b.unsqueeze(-2)
-            grad_b = (a.mT @ col).squeeze(-1)
-        return (grad_a if need_a else None), (grad_b if need_b else None)
+            grad_a = col @ b.unsqueeze(-2) if need_a else None
+            grad_b = (a.mT @ col).squeeze(-1) if need_b else None
+        return grad_a, grad_b
 
 
 class Linear(Function):
@@ -51,7 +54,9 @@ class Linear(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None):
-        ctx.save_for_backward(x, weight)
+        need_x, need_w, _ = ctx.needs_input_grad
+        ctx.save_for_backward(x if need_w else None, weight if need_x else None)  # (as MatMul)
+        ctx.x_shape = x.shape
         n = prod(x.shape[:-1])  # the rows: N = the product of x's batch dimensions
         out = x.reshape(n, x.shape[-1]) @ weight.T  # (N, in) @ (in, out): one GEMM
         if bias is not None:
@@ -62,11 +67,11 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        if x.ndim != 2:  # the batch dimensions of x and grad as the GEMM's N rows
-            n = prod(x.shape[:-1])
-            x, rows = x.reshape(n, x.shape[-1]), grad.reshape(n, weight.shape[0])
-        else:
-            rows = grad
+        rows = grad
+        if len(ctx.x_shape) != 2:  # the batch dimensions of x and grad as the GEMM's N rows
+            n = prod(ctx.x_shape[:-1])
+            rows = grad.reshape(n, grad.shape[-1])
+            x = x.reshape(n, ctx.x_shape[-1]) if need_w else None
         # db, dW, then dx: each reads grad, which stays in cache from the op that made it
         grad_b = Sum.apply(rows, axes=(0,), keepdims=False) if need_b else None
         grad_w = MatMul.apply(Permute.apply(rows, (1, 0)), x) if need_w else None  # gradᵀ @ x

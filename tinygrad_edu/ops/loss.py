@@ -9,7 +9,7 @@ import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
-from .elementwise import Exp
+from .elementwise import Exp, Where
 from .reduce import Sum
 from .shape import IndexAdd
 
@@ -59,19 +59,25 @@ def _reduce_rows(ctx, values: np.ndarray, weight, reduction: str):
     if reduction == "sum":
         return total
     ctx.den = den = values.shape[0] if weight is None else np.add.reduce(weight)
-    if den:
-        return total / den
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / den
+    return total / den
+
+
+def _weighted(values: np.ndarray, weight) -> np.ndarray:
+    """wᵢ·valuesᵢ, and exactly 0 where wᵢ = 0: an ignored row takes no part, even when its
+    value is inf or NaN (a padding row's logits), as PyTorch skips it."""
+    if weight is None:
+        return values
+    return np.where(weight == 0, 0, values * weight)
 
 
 def _row_coefficients(ctx, grad: Tensor) -> Tensor:
     """aᵢ = grad·wᵢ/d, each row's share of the incoming gradient of a per-row loss: a 0-d
-    tensor without weights ('mean', 'sum'), else one per row (N,)."""
+    tensor without weights ('mean', 'sum'), else one per row (N,), selected to exactly 0 in
+    rows of weight 0 (0 even when grad is inf)."""
     scale = 1.0 / (ctx.den or 1) if ctx.reduction == "mean" else 1.0
     if ctx.weight is None:
         return grad * scale
-    return grad * Tensor._wrap(ctx.weight * scale)
+    return Where.apply(ctx.weight == 0, 0.0, grad * Tensor._wrap(ctx.weight * scale))
 
 
 class NllLoss(Function):
@@ -88,11 +94,9 @@ class NllLoss(Function):
     @staticmethod
     def forward(ctx, x, target, weight=None, reduction="mean"):
         rows = np.arange(target.shape[0])
-        picked = x[rows, target]  # a fresh array: fancy indexing copies
-        if weight is not None:
-            picked *= weight
+        picked = _weighted(x[rows, target], weight)
         ctx.index, ctx.shape, ctx.weight, ctx.reduction = (rows, target), x.shape, weight, reduction
-        return _reduce_rows(ctx, np.negative(picked, out=picked), weight, reduction)
+        return _reduce_rows(ctx, -picked, weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
@@ -105,7 +109,9 @@ class CrossEntropy(Function):
 
     Softmax cross-entropy of class indices ``target`` (N,) for logits ``x`` (N, C). A
     primitive so that its derivative is the lecture's softmax minus one-hot, in one record
-    where LogSoftmax then NllLoss are two. Weights and reductions as NllLoss's.
+    where LogSoftmax then NllLoss are two. Weights and reductions as NllLoss's: a row of
+    weight 0 (ignored, or of a class of weight 0) has loss 0 and gradient 0, whatever its
+    logits.
     """
 
     @staticmethod
@@ -114,13 +120,13 @@ class CrossEntropy(Function):
         rows = np.arange(target.shape[0])
         ctx.index, ctx.weight, ctx.reduction = (rows, target), weight, reduction
         per_row = -_log_softmax(x, (1,))[rows, target]  # logsumexp(x[i]) - x[i, tᵢ]
-        if weight is not None:
-            per_row *= weight
-        return _reduce_rows(ctx, per_row, weight, reduction)
+        return _reduce_rows(ctx, _weighted(per_row, weight), weight, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
+        if ctx.weight is not None:  # rows of weight 0 take no part: their logits (perhaps inf
+            x = Where.apply(ctx.weight[:, None] == 0, 0.0, x)  # or NaN) are not even read
         # softmax(x) from the logits, so that a create_graph backward differentiates it again
         prob = Exp.apply(LogSoftmax.apply(x, axes=(1,)))
         onehot = np.zeros(x.shape, x.dtype)

@@ -1,5 +1,6 @@
 """Reductions. Backward spreads the (kept-dims) gradient back over the reduced axes with
-``broadcast_to``; max/min share it evenly among ties so the shares sum to the gradient."""
+``broadcast_to``; max/min share it evenly among ties so the shares sum to the gradient
+(``x.max(dim)``, which also returns indices, is a gather instead: see ``Tensor.max``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 from .._shapes import prod, unbroadcast
 from ..function import Function
 from ..tensor import Tensor
+from .elementwise import masked_grad
 from .shape import BroadcastTo, Reshape
 
 
@@ -79,19 +81,20 @@ class _MaxMin(Function):
     @staticmethod
     def backward(ctx, grad):
         x, out = (t.data for t in ctx.saved_tensors)
-        mask = x == out
-        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
-        return _spread(grad, ctx.shape, ctx.axes, ctx.keepdims) * Tensor._wrap(share.astype(x.dtype))
+        at_max = (x == out) | (np.isnan(x) & np.isnan(out))  # a NaN maximum is at every NaN
+        ties = np.add.reduce(at_max, axis=ctx.axes, keepdims=True).astype(x.dtype)
+        share = grad / Tensor._wrap(ties.reshape(grad.shape))
+        return masked_grad(_spread(share, ctx.shape, ctx.axes, ctx.keepdims), at_max)
 
 
 class Max(_MaxMin):
-    """y = max(x, axes);  dx = grad / (#ties) at the maxima, 0 elsewhere"""
+    """y = max(x, axes);  dx = grad / (#ties) at the maxima (at the NaNs if any), 0 elsewhere"""
 
     reduce = staticmethod(np.max)
 
 
 class Min(_MaxMin):
-    """y = min(x, axes);  dx = grad / (#ties) at the minima, 0 elsewhere"""
+    """y = min(x, axes);  dx = grad / (#ties) at the minima (at the NaNs if any), 0 elsewhere"""
 
     reduce = staticmethod(np.min)
 
