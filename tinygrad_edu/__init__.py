@@ -117,6 +117,8 @@ from .dtypes import (
     int16,
     int32,
     int64,
+    promote_types,
+    result_type,
     set_default_dtype,
     uint8,
 )

@@ -23,7 +23,8 @@ from .tensor_methods import TensorMethods, _raw
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
-    """Array from data: Python floats become the default float (float32), ndarrays keep theirs."""
+    """Array from data: Python floats become the default float (float32); NumPy scalars and
+    arrays keep their dtype, also inside lists (``[np.float64(1.0)]`` is float64)."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -33,8 +34,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, np.generic):
         return np.array(data)
     arr = np.array(data)
-    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-        arr = arr.astype(dtypes.get_default_dtype())
+    if arr.dtype.kind == "f":  # NumPy reads a Python float as float64, PyTorch as the default
+        arr = arr.astype(dtypes.data_float_dtype(data), copy=False)
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr

@@ -1,8 +1,8 @@
 """The rest of PyTorch's tensor methods: conversions, comparisons, math, reductions, shapes.
 
 Each is a plain forward to a function in ``functional`` (or a NumPy call for results that
-carry no gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in
-autodiff.
+carry no gradient, such as ``isnan`` and ``argmax``). ``Tensor`` inherits them; nothing here
+takes part in autodiff.
 """
 
 from __future__ import annotations
@@ -221,12 +221,12 @@ class TensorMethods:
         return self.data.dtype.kind == "f"
 
     # -- comparisons (bool tensors, no gradient) -------------------------------------------------
-    def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]
-    def __ne__(self, other): return Tensor._wrap(np.not_equal(self.data, _raw(other)))  # type: ignore[override]
-    def __lt__(self, other): return Tensor._wrap(np.less(self.data, _raw(other)))
-    def __le__(self, other): return Tensor._wrap(np.less_equal(self.data, _raw(other)))
-    def __gt__(self, other): return Tensor._wrap(np.greater(self.data, _raw(other)))
-    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
+    def __eq__(self, other): return functional.eq(self, other)  # type: ignore[override]
+    def __ne__(self, other): return functional.ne(self, other)  # type: ignore[override]
+    def __lt__(self, other): return functional.lt(self, other)
+    def __le__(self, other): return functional.le(self, other)
+    def __gt__(self, other): return functional.gt(self, other)
+    def __ge__(self, other): return functional.ge(self, other)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def __invert__(self): return Tensor._wrap(np.invert(self.data))

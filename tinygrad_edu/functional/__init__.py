@@ -7,6 +7,7 @@ from .math import (  # noqa: F401
     matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu, relu_, sigmoid, sin,
     softmax, sqrt, std, sub, sum, sum_to, tanh, transpose, var, where, _binary, _promote,
 )
+from .compare import eq, ge, gt, le, lt, ne  # noqa: F401
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, expand, flatten, flip, getitem, index_arrays, pad, permute, repeat, reshape,
     split, squeeze, stack, swapaxes, unflatten, unsqueeze,

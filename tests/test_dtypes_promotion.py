@@ -1,0 +1,216 @@
+"""PyTorch's type promotion.
+
+The expected dtypes are written out by hand from PyTorch's documented rules
+(https://pytorch.org/docs/stable/tensor_attributes.html#type-promotion-doc), never computed
+by the code under test:
+
+- categories: bool < integer < float. Within one category, the smallest dtype that holds
+  both (``torch.promote_types``: int8 with uint8 is int16); across categories the higher
+  category's dtype (float16 with int64 is float16).
+- operands come in three tiers: tensors with dimensions, 0-d tensors, Python scalars (a float
+  scalar is the default dtype, float32; an int is int64). A weaker tier decides the dtype only
+  when its category is higher than the stronger tiers'.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as tg
+from tinygrad_edu.gradcheck import gradcheck
+
+NAMES = ["b", "u8", "i8", "i16", "i32", "i64", "f16", "f32", "f64"]
+DTYPE = dict(zip(NAMES, [tg.bool, tg.uint8, tg.int8, tg.int16, tg.int32, tg.int64, tg.float16,
+                         tg.float32, tg.float64]))
+
+# torch.promote_types(row, column): also the dtype of two tensors of the same tier
+PROMOTE = """
+      b   u8  i8  i16 i32 i64 f16 f32 f64
+b     b   u8  i8  i16 i32 i64 f16 f32 f64
+u8    u8  u8  i16 i16 i32 i64 f16 f32 f64
+i8    i8  i16 i8  i16 i32 i64 f16 f32 f64
+i16   i16 i16 i16 i16 i32 i64 f16 f32 f64
+i32   i32 i32 i32 i32 i32 i64 f16 f32 f64
+i64   i64 i64 i64 i64 i64 i64 f16 f32 f64
+f16   f16 f16 f16 f16 f16 f16 f16 f32 f64
+f32   f32 f32 f32 f32 f32 f32 f32 f32 f64
+f64   f64 f64 f64 f64 f64 f64 f64 f64 f64
+"""
+
+# a tensor with dimensions (row) meets a 0-d tensor (column): the 0-d one only lifts the category
+DIM_ZERO_D = """
+      b   u8  i8  i16 i32 i64 f16 f32 f64
+b     b   u8  i8  i16 i32 i64 f16 f32 f64
+u8    u8  u8  u8  u8  u8  u8  f16 f32 f64
+i8    i8  i8  i8  i8  i8  i8  f16 f32 f64
+i16   i16 i16 i16 i16 i16 i16 f16 f32 f64
+i32   i32 i32 i32 i32 i32 i32 f16 f32 f64
+i64   i64 i64 i64 i64 i64 i64 f16 f32 f64
+f16   f16 f16 f16 f16 f16 f16 f16 f16 f16
+f32   f32 f32 f32 f32 f32 f32 f32 f32 f32
+f64   f64 f64 f64 f64 f64 f64 f64 f64 f64
+"""
+
+# a tensor (row; with dimensions or 0-d alike) meets the Python scalars True, 2, 2.5
+WITH_SCALAR = """
+      True 2   2.5
+b     b    i64 f32
+u8    u8   u8  f32
+i8    i8   i8  f32
+i16   i16  i16 f32
+i32   i32  i32 f32
+i64   i64  i64 f32
+f16   f16  f16 f16
+f32   f32  f32 f32
+f64   f64  f64 f64
+"""
+
+
+def _table(text: str) -> dict:
+    head, *rows = [line.split() for line in text.strip().splitlines()]
+    return {(row[0], col): DTYPE[v] for row in rows for col, v in zip(head, row[1:])}
+
+
+PROMOTE_T, DIM_ZERO_D_T, WITH_SCALAR_T = _table(PROMOTE), _table(DIM_ZERO_D), _table(WITH_SCALAR)
+SCALARS = {"True": True, "2": 2, "2.5": 2.5}
+PAIRS = list(itertools.product(NAMES, NAMES))
+
+
+def ones(name: str, shape=(2,)):
+    return tg.ones(*shape, dtype=DTYPE[name]) if shape else tg.tensor(np.ones((), DTYPE[name]))
+
+
+def _ops(a, b) -> dict:
+    """The result of each op that combines two operands (dtype only: values elsewhere)."""
+    c = tg.tensor([True, False])
+    return {
+        "add": a + b, "radd": b + a, "mul": a * b, "maximum": tg.maximum(a, b),
+        "where": tg.where(c, a, b),
+    }
+
+
+# -- the matrix ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("a, b", PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
+def test_promote_types_and_two_tensors(a, b) -> None:
+    expected = PROMOTE_T[a, b]
+    assert tg.promote_types(DTYPE[a], DTYPE[b]) == expected
+    for shape in [(2,), ()]:  # two tensors of the same tier
+        x, y = ones(a, shape), ones(b, shape)
+        assert tg.result_type(x, y) == expected
+        for op, out in _ops(x, y).items():
+            assert out.dtype == expected, (op, shape)
+    assert tg.cat([ones(a), ones(b)]).dtype == expected
+    assert tg.stack([ones(a), ones(b)]).dtype == expected
+
+
+@pytest.mark.parametrize("a, b", PAIRS, ids=[f"{a}-{b}" for a, b in PAIRS])
+def test_a_zero_d_tensor_only_lifts_the_category(a, b) -> None:
+    x, z = ones(a), ones(b, shape=())
+    expected = DIM_ZERO_D_T[a, b]
+    assert tg.result_type(x, z) == expected and tg.result_type(z, x) == expected
+    for op, out in _ops(x, z).items():
+        assert out.dtype == expected, op
+
+
+@pytest.mark.parametrize("a", NAMES)
+@pytest.mark.parametrize("s", list(SCALARS))
+@pytest.mark.parametrize("shape", [(2,), ()], ids=["tensor", "0-d"])
+def test_python_scalars_only_lift_the_category(a, s, shape) -> None:
+    x, scalar = ones(a, shape), SCALARS[s]
+    expected = WITH_SCALAR_T[a, s]
+    assert tg.result_type(x, scalar) == expected
+    for op, out in _ops(x, scalar).items():
+        assert out.dtype == expected, op
+    np_scalar = {"True": np.bool_(True), "2": np.int32(2), "2.5": np.float64(2.5)}[s]
+    assert (x + np_scalar).dtype == expected  # NumPy scalars are weak as well
+
+
+def test_the_default_dtype_is_the_float_scalars_dtype() -> None:
+    tg.set_default_dtype(tg.float64)
+    try:
+        assert (tg.tensor([1, 2]) + 2.5).dtype == tg.float64
+        assert (tg.tensor([1, 2]) / 2).dtype == tg.float64
+    finally:
+        tg.set_default_dtype(tg.float32)
+    assert (tg.tensor([1, 2]) + 2.5).dtype == tg.float32
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: tg.where(tg.tensor([True, False]), tg.ones(2), tg.tensor([1, 2])), tg.float32),
+        (lambda: tg.where(tg.tensor([True, False]), 1, 2.5), tg.float32),
+        (lambda: tg.where(tg.tensor([True, False]), tg.tensor([1, 2]), 2.5), tg.float32),
+        (lambda: tg.cat([tg.tensor([1, 2]), tg.ones(2)]), tg.float32),
+        (lambda: tg.ones(2) + tg.tensor(1.0, dtype=tg.float64), tg.float32),
+        (lambda: tg.tensor([1, 2]) + tg.tensor(1.0, dtype=tg.float64), tg.float64),
+        (lambda: tg.tensor([1, 2]) + 2.5, tg.float32),
+        (lambda: tg.tensor([1, 2]) / tg.tensor([2, 2]), tg.float32),
+        (lambda: tg.tensor([True]) / tg.tensor([True]), tg.float32),
+        (lambda: tg.tensor([1, 2]) ** 2.0, tg.float32),
+        (lambda: 2 ** tg.tensor([1, 2]), tg.int64),
+        (lambda: tg.ones(1, 2) @ tg.ones(2, 1, dtype=tg.int64), tg.float32),
+        (lambda: tg.clamp(tg.tensor([1, 2]), min=1.5), tg.float32),
+        (lambda: tg.clamp(tg.tensor([1, 2]), min=tg.tensor(1.5, dtype=tg.float64)), tg.float64),
+        (lambda: tg.clamp(tg.ones(2), min=tg.tensor(0.5, dtype=tg.float64)), tg.float32),
+        (lambda: tg.clamp(tg.ones(2), min=tg.tensor([0.5, 2.0], dtype=tg.float64)), tg.float64),
+        (lambda: tg.clamp(tg.tensor([1, 2]), min=1, max=1), tg.int64),
+        *[(lambda f=f: f(tg.tensor([1, 2])), tg.float32)
+          for f in (tg.exp, tg.log, tg.sqrt, tg.sin, tg.cos, tg.tanh, tg.sigmoid, tg.erf)],
+        (lambda: tg.exp(tg.ones(2, dtype=tg.float16)), tg.float16),
+        (lambda: tg.tensor([np.float64(1.0)]), tg.float64),
+    ],
+)
+def test_each_op_that_combines_dtypes(make, expected) -> None:
+    assert make().dtype == expected
+
+
+def test_comparisons_compute_in_the_promoted_dtype() -> None:
+    # float32 holds 2**24 + 1 as 2**24, so PyTorch's int64-vs-float32 comparison says equal
+    big = 2**24 + 1
+    assert (tg.tensor([big]) == tg.tensor([float(2**24)])).tolist() == [True]
+    assert (tg.tensor([big]) > float(2**24)).tolist() == [False]
+    assert (tg.tensor([big]) > tg.tensor([float(2**24)], dtype=tg.float64)).tolist() == [True]
+    # a 0-d float64 tensor is compared in float32, the tensor's dtype
+    assert (tg.tensor([0.1]) == tg.tensor(0.1, dtype=tg.float64)).tolist() == [True]
+    assert (tg.tensor([1, 2]) == 1.5).tolist() == [False, False]
+    assert (tg.tensor([1.0]) == None) is False  # noqa: E711 - Python falls back to identity
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [  # torch.tensor's inference: promote the elements' dtypes; a Python float is float32
+        ([1.0, 2.0], tg.float32),
+        ([np.float64(1.0)], tg.float64),
+        (np.float64(1.0), tg.float64),
+        ([1.0, np.float64(2.0)], tg.float64),
+        ([[np.float64(1.0)], [2.0]], tg.float64),
+        ([np.float32(1.0), 2.0], tg.float32),
+        ([np.float16(1.0), 2], tg.float16),
+        ([np.float32(1.0), np.float64(2.0)], tg.float64),
+        ([np.int32(1), 2.0], tg.float32),
+        ([np.int32(1), 2], tg.int64),
+        ([np.int8(1), np.int32(3)], tg.int32),
+        ([True, 2], tg.int64),
+        ([np.array([1.0, 2.0]), np.array([3.0, 4.0])], tg.float64),
+        ([tg.tensor(1.0, dtype=tg.float64), tg.tensor(2.0)], tg.float64),
+    ],
+)
+def test_tensor_infers_dtypes_as_pytorch(data, expected) -> None:
+    assert tg.tensor(data).dtype == expected
+
+
+def f64(data, requires_grad=True):
+    return tg.tensor(np.asarray(data, dtype=np.float64), requires_grad=requires_grad)
+
+
+def test_clamp_with_tensor_bounds_routes_gradients_to_the_bounds() -> None:
+    x = f64([-2.0, 0.5, 3.0, 1.0])
+    lo = f64([-1.0, -1.0, 0.0, 0.2])
+    hi = f64([1.0, 1.0, 2.0, 0.8])
+    np.testing.assert_array_equal(tg.clamp(x, lo, hi).data, np.clip(x.data, lo.data, hi.data))
+    assert gradcheck(lambda x, lo, hi: tg.clamp(x, min=lo, max=hi), (x, lo, hi))
+    assert gradcheck(lambda x, lo: x.clamp(min=lo), (x, lo))
