@@ -1,4 +1,4 @@
-"""PyTorch's type promotion.
+"""PyTorch's type promotion, integer arithmetic and the remainder's gradient.
 
 The expected dtypes are written out by hand from PyTorch's documented rules
 (https://pytorch.org/docs/stable/tensor_attributes.html#type-promotion-doc), never computed
@@ -15,12 +15,13 @@ by the code under test:
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 
 import tinygrad_edu as tg
-from tinygrad_edu.gradcheck import gradcheck
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
 
 NAMES = ["b", "u8", "i8", "i16", "i32", "i64", "f16", "f32", "f64"]
 DTYPE = dict(zip(NAMES, [tg.bool, tg.uint8, tg.int8, tg.int16, tg.int32, tg.int64, tg.float16,
@@ -141,6 +142,9 @@ def test_the_default_dtype_is_the_float_scalars_dtype() -> None:
 @pytest.mark.parametrize(
     "make, expected",
     [
+        (lambda: tg.ones(2) // tg.tensor([1, 2]), tg.float32),
+        (lambda: tg.ones(2) % tg.tensor([1, 2]), tg.float32),
+        (lambda: tg.ones(2, dtype=tg.float16) % tg.tensor([1, 2]), tg.float16),
         (lambda: tg.where(tg.tensor([True, False]), tg.ones(2), tg.tensor([1, 2])), tg.float32),
         (lambda: tg.where(tg.tensor([True, False]), 1, 2.5), tg.float32),
         (lambda: tg.where(tg.tensor([True, False]), tg.tensor([1, 2]), 2.5), tg.float32),
@@ -203,8 +207,83 @@ def test_tensor_infers_dtypes_as_pytorch(data, expected) -> None:
     assert tg.tensor(data).dtype == expected
 
 
+# -- integers ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "op", [
+        lambda: tg.tensor([1, 2]) // 0, lambda: tg.tensor([1, 2]) % 0,
+        lambda: tg.tensor([1, 2]) // tg.tensor([1, 0]), lambda: tg.tensor([7]) % tg.tensor([0]),
+        lambda: 5 // tg.tensor([1, 0]), lambda: 5 % tg.tensor([0]),
+    ],
+)
+def test_integer_division_by_zero_raises(op) -> None:
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        op()
+
+
+def test_float_division_by_zero_gives_inf_and_nan() -> None:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert (tg.tensor([1.0, -1.0]) // 0).tolist() == [math.inf, -math.inf]
+        assert np.isnan((tg.tensor([1.0, -2.0]) % 0).data).all()
+        assert (tg.tensor([1, 0]) / 0).tolist()[0] == math.inf
+
+
+def test_floor_division_and_remainder_follow_the_divisors_sign() -> None:
+    a = [7, -7, 7, -7]
+    b = [2, 2, -2, -2]
+    assert (tg.tensor(a) // tg.tensor(b)).tolist() == [x // y for x, y in zip(a, b)]
+    assert (tg.tensor(a) % tg.tensor(b)).tolist() == [x % y for x, y in zip(a, b)]
+    fa = [7.5, -7.5, 7.5, -7.5]
+    assert (tg.tensor(fa) % tg.tensor(b)).tolist() == [x % y for x, y in zip(fa, b)]
+    assert (tg.tensor(fa) // tg.tensor(b)).tolist() == [x // y for x, y in zip(fa, b)]
+    assert (5 % tg.tensor([3, 4])).tolist() == [2, 1] and (9 // tg.tensor([2, 4])).tolist() == [4, 2]
+
+
+def test_rounding_an_integer_tensor_keeps_it() -> None:
+    x = tg.tensor([-3, 0, 4])
+    for f in (tg.floor, tg.ceil, tg.round, tg.trunc):
+        assert f(x).dtype == tg.int64 and f(x).tolist() == [-3, 0, 4]
+    assert tg.sign(x).tolist() == [-1, 0, 1] and tg.sign(tg.tensor([True, False])).dtype == tg.bool
+
+
+# -- the remainder's gradient and the step functions' zero gradient ------------------------------
 def f64(data, requires_grad=True):
     return tg.tensor(np.asarray(data, dtype=np.float64), requires_grad=requires_grad)
+
+
+def test_angle_wrapping_gradient() -> None:
+    x = f64([3.5, -1.25])
+    wrapped = (x + math.pi) % (2 * math.pi) - math.pi
+    (wrapped * x).sum().backward()
+    # d/dx [w(x) x] = x + w(x), since w'(x) = 1; w(3.5) = 3.5 - 2 pi, w(-1.25) = -1.25
+    expected = [3.5 + (3.5 - 2 * math.pi), -1.25 + -1.25]
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    assert (x.detach() % 2).requires_grad is False and (x % 2).requires_grad
+
+
+def test_remainder_gradients_match_central_differences() -> None:
+    # divisors of both signs; no a / b near a whole number (where the remainder jumps)
+    a = f64([5.3, -5.3, 5.3, -5.3, 0.7, 2.2])
+    b = f64([2.0, 2.0, -2.0, -2.0, 3.0, -0.9])
+    assert gradcheck(lambda a, b: a % b, (a, b))
+    assert gradgradcheck(lambda a, b: (a % b) * (a % b) * b, (a, b))
+    assert gradcheck(lambda b: 7.0 % b, (b,)) and gradcheck(lambda a: a % 1.5, (a,))
+    (a % b).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, np.ones(6))
+    np.testing.assert_array_equal(b.grad.data, [-(x // y) for x, y in zip(a.tolist(), b.tolist())])
+
+
+@pytest.mark.parametrize(
+    "f", [tg.floor, tg.ceil, tg.round, tg.trunc, tg.sign, lambda x: x // 0.7,
+          lambda x: 3.0 // x, lambda x: x.round(1)],
+    ids=["floor", "ceil", "round", "trunc", "sign", "x//0.7", "3//x", "round(1)"],
+)
+def test_step_functions_have_zero_gradient(f) -> None:
+    x = f64([1.3, -2.6, 0.42])
+    y = f(x)
+    assert y.requires_grad
+    y.backward(np.full(3, math.inf))  # a zero derivative, not 0 * the incoming gradient
+    np.testing.assert_array_equal(x.grad.data, np.zeros(3))
+    assert gradcheck(f, (f64([1.3, -2.6, 0.42]),))
 
 
 def test_clamp_with_tensor_bounds_routes_gradients_to_the_bounds() -> None:

@@ -236,6 +236,10 @@ class Tensor(TensorMethods):
     def __rmul__(self, other): return functional.mul(other, self)
     def __truediv__(self, other): return functional.div(self, other)
     def __rtruediv__(self, other): return functional.div(other, self)
+    def __floordiv__(self, other): return functional.floor_divide(self, other)
+    def __rfloordiv__(self, other): return functional.floor_divide(other, self)
+    def __mod__(self, other): return functional.remainder(self, other)  # the divisor's sign
+    def __rmod__(self, other): return functional.remainder(other, self)
     def __pow__(self, other): return functional.pow(self, other)
     def __rpow__(self, other): return functional.pow(other, self)
     def __matmul__(self, other): return functional.matmul(self, other)

@@ -71,13 +71,7 @@ class TensorMethods:
             "intermediate tensor"
         )
 
-    # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
-    def __floordiv__(self, other):
-        return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
-
-    def __mod__(self, other):
-        return Tensor._wrap(np.mod(self.data, _raw(other)))
-
+    # -- PyTorch's in-place methods --------------------------------------------------------------
     def add_(self, other, alpha=1):
         return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
 
@@ -246,10 +240,11 @@ class TensorMethods:
     def isnan(self): return Tensor._wrap(np.isnan(self.data))
     def isinf(self): return Tensor._wrap(np.isinf(self.data))
     def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
-    def sign(self): return Tensor._wrap(np.sign(self.data))
-    def floor(self): return Tensor._wrap(np.floor(self.data))
-    def ceil(self): return Tensor._wrap(np.ceil(self.data))
-    def round(self): return Tensor._wrap(np.round(self.data))
+    def sign(self): return functional.sign(self)
+    def floor(self): return functional.floor(self)
+    def ceil(self): return functional.ceil(self)
+    def trunc(self): return functional.trunc(self)
+    def round(self, decimals=0): return functional.round(self, decimals)
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
@@ -266,6 +261,8 @@ class TensorMethods:
         return _arg_reduce(np.argmin, self, dim, axis, keepdim, keepdims, "argmin")
 
     # -- elementwise math ----------------------------------------------------------------------
+    def floor_divide(self, other): return functional.floor_divide(self, other)
+    def remainder(self, other): return functional.remainder(self, other)
     def add(self, other, alpha=1): return functional.add(self, other if alpha == 1 else other * alpha)
     def sub(self, other, alpha=1): return functional.sub(self, other if alpha == 1 else other * alpha)
     def mul(self, other): return functional.mul(self, other)

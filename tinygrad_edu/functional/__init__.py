@@ -3,9 +3,10 @@ arguments, applies PyTorch's dtype rules, and calls the primitives in ``ops`` (o
 them, as softmax and var do). Nothing here has a derivative of its own."""
 
 from .math import (  # noqa: F401
-    abs, add, cast, clamp, clip, clone, cos, div, erf, exp, log, log_softmax, logsumexp,
-    matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu, relu_, sigmoid, sin,
-    softmax, sqrt, std, sub, sum, sum_to, tanh, transpose, var, where, _binary, _promote,
+    abs, add, cast, ceil, clamp, clip, clone, cos, div, erf, exp, floor, floor_divide, log,
+    log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu,
+    relu_, remainder, round, sigmoid, sign, sin, softmax, sqrt, std, sub, sum, sum_to, tanh,
+    transpose, trunc, var, where, _binary, _promote,
 )
 from .compare import eq, ge, gt, le, lt, ne  # noqa: F401
 from .shape import (  # noqa: F401

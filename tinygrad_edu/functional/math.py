@@ -81,6 +81,49 @@ def maximum(a, b): return _binary(ew.Maximum, "maximum", a, b)
 def minimum(a, b): return _binary(ew.Minimum, "minimum", a, b)
 
 
+def remainder(a, b):
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``); differentiable:
+    d/da = 1, d/db = -floor(a / b)."""
+    a, b = _operands(a, b)
+    _check_divisor("remainder", a, b)
+    return _apply(ew.Remainder, "remainder", a, b)
+
+
+def floor_divide(a, b):
+    """floor(a / b) (Python's ``//``); its gradient is zero, as for floor."""
+    a, b = _operands(a, b)
+    _check_divisor("floor_divide", a, b)
+    return _apply(ew.PiecewiseConstant, "floor_divide", a, b, fn=np.floor_divide)
+
+
+def _check_divisor(op: str, a, b) -> None:
+    """Integer division by zero raises (as in PyTorch); float division gives inf or nan."""
+    dtype = a.dtype if isinstance(a, Tensor) else b.dtype
+    if dtype.kind == "b":
+        raise TypeError(f"{op}: not defined for bool tensors; convert first, e.g. x.long()")
+    if dtype.kind in "iu" and np.any(np.asarray(b.data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError(
+            f"ZeroDivisionError: {op}: integer division by zero (the divisor holds a 0); "
+            "convert to float first (x.float()) to get inf or nan instead"
+        )
+
+
+# -- piecewise-constant functions: zero gradient, but recorded, as in PyTorch -----------------
+def _step(x, fn, **kw):
+    if x.dtype.kind == "f":
+        return ew.PiecewiseConstant.apply(x, fn=fn, **kw)
+    # integers are whole numbers already (and carry no gradient); a bool's sign is itself
+    keep = fn is not np.sign or x.dtype.kind == "b"
+    return Tensor._wrap(x.data.copy() if keep else fn(x.data))
+
+
+def floor(x): return _step(x, np.floor)
+def ceil(x): return _step(x, np.ceil)
+def trunc(x): return _step(x, np.trunc)
+def sign(x): return _step(x, np.sign)
+def round(x, decimals=0): return _step(x, np.round, decimals=decimals)  # noqa: A001 - half to even
+
+
 def _floating(x):
     """An integer or bool tensor meets a float function as the default float dtype (PyTorch's
     rule; NumPy would pick float64, or float16 for int8)."""
