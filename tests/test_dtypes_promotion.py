@@ -208,6 +208,27 @@ def test_tensor_infers_dtypes_as_pytorch(data, expected) -> None:
 
 
 # -- integers ----------------------------------------------------------------------------------
+def test_bitwise_ops_on_integers_and_logical_ops_on_bools() -> None:
+    x = tg.tensor([6, 5])
+    assert (x & 3).tolist() == [6 & 3, 5 & 3] == [2, 1]
+    assert (x | 3).tolist() == [6 | 3, 5 | 3] and (x ^ 3).tolist() == [6 ^ 3, 5 ^ 3]
+    assert (3 & x).tolist() == [2, 1] and (~x).tolist() == [~6, ~5]
+    assert (x & tg.tensor([3], dtype=tg.int32)).dtype == tg.int64
+    assert (tg.tensor([1, 2], dtype=tg.int8) & 3).dtype == tg.int8
+    assert (tg.tensor([True, False]) & 3).tolist() == [1, 0]
+    p, q = tg.tensor([True, True, False]), tg.tensor([True, False, False])
+    assert (p & q).tolist() == [True, False, False] and (p & q).dtype == tg.bool
+    assert (p | q).tolist() == [True, True, False] and (p ^ q).tolist() == [False, True, False]
+    assert (~p).tolist() == [False, False, True]
+    assert tg.tensor([2.0, 0.0]).logical_and(tg.tensor([1, 1])).tolist() == [True, False]
+    for bad in (lambda: tg.ones(2) & 1, lambda: x | tg.ones(2), lambda: ~tg.ones(2)):
+        with pytest.raises(TypeError, match="integer or bool"):
+            bad()
+    y = tg.tensor([6, 5])
+    y &= 3
+    assert y.tolist() == [2, 1]
+
+
 @pytest.mark.parametrize(
     "op", [
         lambda: tg.tensor([1, 2]) // 0, lambda: tg.tensor([1, 2]) % 0,

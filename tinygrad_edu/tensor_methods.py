@@ -214,7 +214,7 @@ class TensorMethods:
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
 
-    # -- comparisons (bool tensors, no gradient) -------------------------------------------------
+    # -- comparisons, bitwise and logical ops (no gradient) ---------------------------------------
     def __eq__(self, other): return functional.eq(self, other)  # type: ignore[override]
     def __ne__(self, other): return functional.ne(self, other)  # type: ignore[override]
     def __lt__(self, other): return functional.lt(self, other)
@@ -223,13 +223,17 @@ class TensorMethods:
     def __ge__(self, other): return functional.ge(self, other)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self): return Tensor._wrap(np.invert(self.data))
-    def __and__(self, other): return Tensor._wrap(np.logical_and(self.data, _raw(other)))
-    def __or__(self, other): return Tensor._wrap(np.logical_or(self.data, _raw(other)))
-    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self.data, _raw(other)))
-    logical_and, logical_or, logical_xor = __and__, __or__, __xor__
+    def __invert__(self): return functional.bitwise_not(self)
+    def __and__(self, other): return functional.bitwise_and(self, other)
+    def __or__(self, other): return functional.bitwise_or(self, other)
+    def __xor__(self, other): return functional.bitwise_xor(self, other)
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_not, bitwise_and, bitwise_or, bitwise_xor = __invert__, __and__, __or__, __xor__
 
-    def logical_not(self): return Tensor._wrap(np.logical_not(self.data))
+    def logical_and(self, other): return functional.logical_and(self, other)
+    def logical_or(self, other): return functional.logical_or(self, other)
+    def logical_xor(self, other): return functional.logical_xor(self, other)
+    def logical_not(self): return functional.logical_not(self)
 
     def equal(self, other) -> bool:
         return bool(np.array_equal(self.data, _raw(other)))

@@ -8,7 +8,10 @@ from .math import (  # noqa: F401
     relu_, remainder, round, sigmoid, sign, sin, softmax, sqrt, std, sub, sum, sum_to, tanh,
     transpose, trunc, var, where, _binary, _promote,
 )
-from .compare import eq, ge, gt, le, lt, ne  # noqa: F401
+from .compare import (  # noqa: F401
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge, gt, le, logical_and,
+    logical_not, logical_or, logical_xor, lt, ne,
+)
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, expand, flatten, flip, getitem, index_arrays, pad, permute, repeat, reshape,
     split, squeeze, stack, swapaxes, unflatten, unsqueeze,
