@@ -234,6 +234,8 @@ def test_bitwise_ops_on_integers_and_logical_ops_on_bools() -> None:
         lambda: tg.tensor([1, 2]) // 0, lambda: tg.tensor([1, 2]) % 0,
         lambda: tg.tensor([1, 2]) // tg.tensor([1, 0]), lambda: tg.tensor([7]) % tg.tensor([0]),
         lambda: 5 // tg.tensor([1, 0]), lambda: 5 % tg.tensor([0]),
+        lambda: tg.tensor([1, 2], dtype=tg.int32).__ifloordiv__(0),
+        lambda: tg.tensor([1, 2]).__imod__(tg.tensor([0, 1])),
     ],
 )
 def test_integer_division_by_zero_raises(op) -> None:
@@ -264,6 +266,43 @@ def test_rounding_an_integer_tensor_keeps_it() -> None:
     for f in (tg.floor, tg.ceil, tg.round, tg.trunc):
         assert f(x).dtype == tg.int64 and f(x).tolist() == [-3, 0, 4]
     assert tg.sign(x).tolist() == [-1, 0, 1] and tg.sign(tg.tensor([True, False])).dtype == tg.bool
+
+
+# -- in place: the result keeps self's dtype --------------------------------------------------------
+@pytest.mark.parametrize(
+    "op", [
+        lambda: tg.tensor([1, 2]).add_(1.5), lambda: tg.tensor([1, 2]).mul_(tg.tensor(2.0)),
+        lambda: tg.tensor([1, 2]).div_(2), lambda: tg.tensor([True]).add_(1),
+        lambda: tg.tensor([1, 2]).clamp_(min=1.5), lambda: tg.tensor([1, 2]).__iadd__(0.5),
+        lambda: tg.tensor([1, 2]).sub_(tg.ones(2)),
+    ],
+)
+def test_inplace_refuses_a_result_its_dtype_cannot_hold(op) -> None:
+    with pytest.raises(RuntimeError, match="can't be cast to the desired output type"):
+        op()
+
+
+def test_inplace_computes_in_the_promoted_dtype_and_stores_in_its_own() -> None:
+    x = tg.tensor([1, 2], dtype=tg.int32)
+    x += tg.tensor([2, 3])
+    assert x.dtype == tg.int32 and x.tolist() == [3, 5]
+    h = tg.tensor([1.0], dtype=tg.float16)
+    h.add_(tg.tensor([1e-3]))  # summed in float32, then rounded to float16 once
+    assert h.dtype == tg.float16
+    assert h.data[0] == np.float16(np.float32(1.0) + np.float32(1e-3))
+    f = tg.ones(2)
+    f.add_(tg.tensor([1.0, 2.0], dtype=tg.float64))
+    assert f.dtype == tg.float32 and f.tolist() == [2.0, 3.0]
+    i = tg.tensor([7, 8])
+    i //= 2
+    assert i.tolist() == [3, 4]
+    i %= 2
+    assert i.tolist() == [1, 0]
+    n = tg.tensor([1, 2])
+    n.fill_(2.7)  # fill_ and copy_ convert, as in PyTorch
+    assert n.tolist() == [2, 2]
+    with pytest.raises(RuntimeError, match="cannot change the shape"):
+        tg.ones(2).add_(tg.ones(3, 2))
 
 
 # -- the remainder's gradient and the step functions' zero gradient ------------------------------

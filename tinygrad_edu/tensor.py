@@ -249,18 +249,38 @@ class Tensor(TensorMethods):
     def __abs__(self): return functional.abs(self)
 
     # -- in place: the buffer changes and the version counter moves on ------------------------
-    def __iadd__(self, other): return self._inplace(np.add, other, "+=")
-    def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
-    def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
-    def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
+    def __iadd__(self, other): return self._inplace(functional.add, other, "+=")
+    def __isub__(self, other): return self._inplace(functional.sub, other, "-=")
+    def __imul__(self, other): return self._inplace(functional.mul, other, "*=")
+    def __itruediv__(self, other): return self._inplace(functional.div, other, "/=")
+    def __ifloordiv__(self, other): return self._inplace(functional.floor_divide, other, "//=")
+    def __imod__(self, other): return self._inplace(functional.remainder, other, "%=")
+    def __iand__(self, other): return self._inplace(functional.bitwise_and, other, "&=")
+    def __ior__(self, other): return self._inplace(functional.bitwise_or, other, "|=")
+    def __ixor__(self, other): return self._inplace(functional.bitwise_xor, other, "^=")
 
     def __setitem__(self, index, value) -> None:
         self._assign(index, value, "__setitem__", shown_as="x[index] = value")
 
-    def _inplace(self, ufunc, other, op: str) -> "Tensor":
+    def _inplace(self, fn, other, op: str) -> "Tensor":
+        """``self = fn(self, other)`` written into self's memory, in self's dtype: computed in
+        the promoted dtype, then stored (PyTorch's rule), so a float result for an integer
+        tensor raises instead of being truncated."""
         self._check_inplace(op)
         _refuse_recorded_operand(other, op)
-        ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
+        out = fn(Tensor._wrap(self.data), other).data
+        if out.shape != self.data.shape:
+            raise RuntimeError(
+                f"{op}: the result has shape {out.shape}, but the tensor changed in place has "
+                f"shape {self.data.shape}; an in-place op cannot change the shape"
+            )
+        if dtypes.category(out.dtype) > dtypes.category(self.data.dtype):
+            raise RuntimeError(
+                f"{op}: result type {out.dtype} can't be cast to the desired output type "
+                f"{self.data.dtype}; use the out-of-place form (x = x + y), or convert first "
+                "(x = x.float())"
+            )
+        np.copyto(self.data, out, casting="unsafe")
         self._bump_version(op)
         return self
 

@@ -73,22 +73,19 @@ class TensorMethods:
 
     # -- PyTorch's in-place methods --------------------------------------------------------------
     def add_(self, other, alpha=1):
-        return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
+        return self._inplace(functional.add, other if alpha == 1 else other * alpha, "add_")
 
     def sub_(self, other, alpha=1):
-        return self._inplace(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
+        return self._inplace(functional.sub, other if alpha == 1 else other * alpha, "sub_")
 
-    def mul_(self, other): return self._inplace(np.multiply, other, "mul_")
-    def div_(self, other): return self._inplace(np.divide, other, "div_")
+    def mul_(self, other): return self._inplace(functional.mul, other, "mul_")
+    def div_(self, other): return self._inplace(functional.div, other, "div_")
     def zero_(self): return self._assign(..., 0, "zero_")
     def fill_(self, value): return self._assign(..., value, "fill_")
     def copy_(self, src): return self._assign(..., src, "copy_")
 
     def clamp_(self, min=None, max=None):
-        self._check_inplace("clamp_")
-        np.clip(self.data, _raw(min), _raw(max), out=self.data)
-        self._bump_version("clamp_")
-        return self
+        return self._inplace(lambda x, _: functional.clip(x, min, max), None, "clamp_")
 
     # -- conversions ----------------------------------------------------------------------------
     def item(self):
