@@ -395,6 +395,19 @@ CASES = [
         smooth=False, avoid=(-0.5,),
     ),
     Case("cast", "Cast", lambda x: ew.Cast.apply(x, np.float64), lambda x: x.copy()),
+    # remainder and the step functions: jumps where a / b or x is a whole number, kept away
+    Case("remainder", "Remainder", lambda a, b: a % b, np.mod, domain=[(-2, 2), (2.5, 3)],
+         avoid=(0.0,), **BINARY),
+    Case("rmod 7 % x", "Remainder", lambda x: 7.0 % x, lambda x: 7.0 % x, domain=(2.5, 3.0)),
+    Case("floor_divide", "PiecewiseConstant", lambda a, b: a // b, np.floor_divide,
+         domain=[(-2, 2), (2.5, 3)], avoid=(0.0,), **BINARY),
+    *[
+        Case(name, "PiecewiseConstant", getattr(tg, name), getattr(np, name), avoid=kinks)
+        for name, kinks in [
+            ("floor", (-2, -1, 0, 1, 2)), ("ceil", (-2, -1, 0, 1, 2)),
+            ("trunc", (-2, -1, 0, 1, 2)), ("round", (-1.5, -0.5, 0.5, 1.5)), ("sign", (0,)),
+        ]
+    ],
     Case("clone", "Clone", lambda x: x.clone(), lambda x: x.copy()),
     # reductions
     Case(

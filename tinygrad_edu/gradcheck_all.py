@@ -53,6 +53,8 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "Clip": [(lambda x: functional.clip(x, -1.0, 1.0), [arr(3, 4)])],
         "Cast": [(lambda x: ew.Cast.apply(x, np.float64), [arr(3, 4)])],
         "Clone": [(functional.clone, [arr(3, 4)])],
+        "Remainder": [(functional.remainder, [arr(3, 4), arr(4, lo=2.5, hi=3.0)])],
+        "PiecewiseConstant": [(functional.floor, [arr(3, 4)])],
         "Sum": [(lambda x: functional.sum(x, (0, 2)), [arr(2, 3, 4)])],
         "Mean": [(lambda x: functional.mean(x, 1, True), [arr(2, 3, 4)])],
         "Max": [(lambda x: functional.max(x, 1), [arr(3, 4)])],

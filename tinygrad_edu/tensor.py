@@ -24,7 +24,8 @@ from .tensor_methods import TensorMethods, _raw
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
-    """Array from data: Python floats become the default float (float32), ndarrays keep theirs."""
+    """Array from data: Python floats become the default float (float32); NumPy scalars and
+    arrays keep their dtype, also inside lists (``[np.float64(1.0)]`` is float64)."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -34,8 +35,8 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, np.generic):
         return np.array(data)
     arr = np.array(data)
-    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-        arr = arr.astype(dtypes.get_default_dtype())
+    if arr.dtype.kind == "f":  # NumPy reads a Python float as float64, PyTorch as the default
+        arr = arr.astype(dtypes.data_float_dtype(data), copy=False)
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr
@@ -256,6 +257,10 @@ class Tensor(TensorMethods):
     def __rmul__(self, other): return functional.mul(other, self)
     def __truediv__(self, other): return functional.div(self, other)
     def __rtruediv__(self, other): return functional.div(other, self)
+    def __floordiv__(self, other): return functional.floor_divide(self, other)
+    def __rfloordiv__(self, other): return functional.floor_divide(other, self)
+    def __mod__(self, other): return functional.remainder(self, other)  # the divisor's sign
+    def __rmod__(self, other): return functional.remainder(other, self)
     def __pow__(self, other): return functional.pow(self, other)
     def __rpow__(self, other): return functional.pow(other, self)
     def __matmul__(self, other): return functional.matmul(self, other)
@@ -265,18 +270,38 @@ class Tensor(TensorMethods):
     def __abs__(self): return functional.abs(self)
 
     # -- in place: the buffer changes and the version counter moves on ------------------------
-    def __iadd__(self, other): return self._inplace(np.add, other, "+=")
-    def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
-    def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
-    def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
+    def __iadd__(self, other): return self._inplace(functional.add, other, "+=")
+    def __isub__(self, other): return self._inplace(functional.sub, other, "-=")
+    def __imul__(self, other): return self._inplace(functional.mul, other, "*=")
+    def __itruediv__(self, other): return self._inplace(functional.div, other, "/=")
+    def __ifloordiv__(self, other): return self._inplace(functional.floor_divide, other, "//=")
+    def __imod__(self, other): return self._inplace(functional.remainder, other, "%=")
+    def __iand__(self, other): return self._inplace(functional.bitwise_and, other, "&=")
+    def __ior__(self, other): return self._inplace(functional.bitwise_or, other, "|=")
+    def __ixor__(self, other): return self._inplace(functional.bitwise_xor, other, "^=")
 
     def __setitem__(self, index, value) -> None:
         self._assign(index, value, "__setitem__", shown_as="x[index] = value")
 
-    def _inplace(self, ufunc, other, op: str) -> "Tensor":
+    def _inplace(self, fn, other, op: str) -> "Tensor":
+        """``self = fn(self, other)`` written into self's memory, in self's dtype: computed in
+        the promoted dtype, then stored (PyTorch's rule), so a float result for an integer
+        tensor raises instead of being truncated."""
         self._check_inplace(op)
         _refuse_recorded_operand(other, op)
-        ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
+        out = fn(Tensor._wrap(self.data), other).data
+        if out.shape != self.data.shape:
+            raise RuntimeError(
+                f"{op}: the result has shape {out.shape}, but the tensor changed in place has "
+                f"shape {self.data.shape}; an in-place op cannot change the shape"
+            )
+        if dtypes.category(out.dtype) > dtypes.category(self.data.dtype):
+            raise RuntimeError(
+                f"{op}: result type {out.dtype} can't be cast to the desired output type "
+                f"{self.data.dtype}; use the out-of-place form (x = x + y), or convert first "
+                "(x = x.float())"
+            )
+        np.copyto(self.data, out, casting="unsafe")
         self._bump_version(op)
         return self
 

@@ -1,8 +1,8 @@
 """The rest of PyTorch's tensor methods: conversions, comparisons, math, reductions, shapes.
 
 Each is a plain forward to a function in ``functional`` (or a NumPy call for results that
-carry no gradient, such as comparisons). ``Tensor`` inherits them; nothing here takes part in
-autodiff.
+carry no gradient, such as ``isnan`` and ``argmax``). ``Tensor`` inherits them; nothing here
+takes part in autodiff.
 """
 
 from __future__ import annotations
@@ -71,30 +71,21 @@ class TensorMethods:
             "intermediate tensor"
         )
 
-    # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
-    def __floordiv__(self, other):
-        return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
-
-    def __mod__(self, other):
-        return Tensor._wrap(np.mod(self.data, _raw(other)))
-
+    # -- PyTorch's in-place methods --------------------------------------------------------------
     def add_(self, other, alpha=1):
-        return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
+        return self._inplace(functional.add, other if alpha == 1 else other * alpha, "add_")
 
     def sub_(self, other, alpha=1):
-        return self._inplace(np.subtract, other if alpha == 1 else _raw(other) * alpha, "sub_")
+        return self._inplace(functional.sub, other if alpha == 1 else other * alpha, "sub_")
 
-    def mul_(self, other): return self._inplace(np.multiply, other, "mul_")
-    def div_(self, other): return self._inplace(np.divide, other, "div_")
+    def mul_(self, other): return self._inplace(functional.mul, other, "mul_")
+    def div_(self, other): return self._inplace(functional.div, other, "div_")
     def zero_(self): return self._assign(..., 0, "zero_")
     def fill_(self, value): return self._assign(..., value, "fill_")
     def copy_(self, src): return self._assign(..., src, "copy_")
 
     def clamp_(self, min=None, max=None):
-        self._check_inplace("clamp_")
-        np.clip(self.data, _raw(min), _raw(max), out=self.data)
-        self._bump_version("clamp_")
-        return self
+        return self._inplace(lambda x, _: functional.clip(x, min, max), None, "clamp_")
 
     # -- conversions ----------------------------------------------------------------------------
     def item(self):
@@ -220,22 +211,26 @@ class TensorMethods:
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
 
-    # -- comparisons (bool tensors, no gradient) -------------------------------------------------
-    def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]
-    def __ne__(self, other): return Tensor._wrap(np.not_equal(self.data, _raw(other)))  # type: ignore[override]
-    def __lt__(self, other): return Tensor._wrap(np.less(self.data, _raw(other)))
-    def __le__(self, other): return Tensor._wrap(np.less_equal(self.data, _raw(other)))
-    def __gt__(self, other): return Tensor._wrap(np.greater(self.data, _raw(other)))
-    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
+    # -- comparisons, bitwise and logical ops (no gradient) ---------------------------------------
+    def __eq__(self, other): return functional.eq(self, other)  # type: ignore[override]
+    def __ne__(self, other): return functional.ne(self, other)  # type: ignore[override]
+    def __lt__(self, other): return functional.lt(self, other)
+    def __le__(self, other): return functional.le(self, other)
+    def __gt__(self, other): return functional.gt(self, other)
+    def __ge__(self, other): return functional.ge(self, other)
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self): return Tensor._wrap(np.invert(self.data))
-    def __and__(self, other): return Tensor._wrap(np.logical_and(self.data, _raw(other)))
-    def __or__(self, other): return Tensor._wrap(np.logical_or(self.data, _raw(other)))
-    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self.data, _raw(other)))
-    logical_and, logical_or, logical_xor = __and__, __or__, __xor__
+    def __invert__(self): return functional.bitwise_not(self)
+    def __and__(self, other): return functional.bitwise_and(self, other)
+    def __or__(self, other): return functional.bitwise_or(self, other)
+    def __xor__(self, other): return functional.bitwise_xor(self, other)
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_not, bitwise_and, bitwise_or, bitwise_xor = __invert__, __and__, __or__, __xor__
 
-    def logical_not(self): return Tensor._wrap(np.logical_not(self.data))
+    def logical_and(self, other): return functional.logical_and(self, other)
+    def logical_or(self, other): return functional.logical_or(self, other)
+    def logical_xor(self, other): return functional.logical_xor(self, other)
+    def logical_not(self): return functional.logical_not(self)
 
     def equal(self, other) -> bool:
         return bool(np.array_equal(self.data, _raw(other)))
@@ -246,10 +241,11 @@ class TensorMethods:
     def isnan(self): return Tensor._wrap(np.isnan(self.data))
     def isinf(self): return Tensor._wrap(np.isinf(self.data))
     def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
-    def sign(self): return Tensor._wrap(np.sign(self.data))
-    def floor(self): return Tensor._wrap(np.floor(self.data))
-    def ceil(self): return Tensor._wrap(np.ceil(self.data))
-    def round(self): return Tensor._wrap(np.round(self.data))
+    def sign(self): return functional.sign(self)
+    def floor(self): return functional.floor(self)
+    def ceil(self): return functional.ceil(self)
+    def trunc(self): return functional.trunc(self)
+    def round(self, decimals=0): return functional.round(self, decimals)
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
@@ -266,6 +262,8 @@ class TensorMethods:
         return _arg_reduce(np.argmin, self, dim, axis, keepdim, keepdims, "argmin")
 
     # -- elementwise math ----------------------------------------------------------------------
+    def floor_divide(self, other): return functional.floor_divide(self, other)
+    def remainder(self, other): return functional.remainder(self, other)
     def add(self, other, alpha=1): return functional.add(self, other if alpha == 1 else other * alpha)
     def sub(self, other, alpha=1): return functional.sub(self, other if alpha == 1 else other * alpha)
     def mul(self, other): return functional.mul(self, other)

@@ -3,9 +3,14 @@ arguments, applies PyTorch's dtype rules, and calls the primitives in ``ops`` (o
 them, as softmax and var do). Nothing here has a derivative of its own."""
 
 from .math import (  # noqa: F401
-    abs, add, cast, clamp, clip, clone, cos, div, erf, exp, log, log_softmax, logsumexp,
-    matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu, relu_, sigmoid, sin,
-    softmax, sqrt, std, sub, sum, sum_to, tanh, transpose, var, where, _binary, _promote,
+    abs, add, cast, ceil, clamp, clip, clone, cos, div, erf, exp, floor, floor_divide, log,
+    log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu,
+    relu_, remainder, round, sigmoid, sign, sin, softmax, sqrt, std, sub, sum, sum_to, tanh,
+    transpose, trunc, var, where, _binary, _promote,
+)
+from .compare import (  # noqa: F401
+    bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge, gt, le, logical_and,
+    logical_not, logical_or, logical_xor, lt, ne,
 )
 from .shape import (  # noqa: F401
     broadcast_to, cat, chunk, expand, flatten, flip, getitem, index_arrays, pad, permute, repeat, reshape,

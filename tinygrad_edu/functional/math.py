@@ -17,60 +17,55 @@ from ..ops import elementwise as ew, reduce as rd
 from ..ops.elementwise import Cast, Where
 from ..ops.linalg import MatMul
 from ..ops.loss import LogSoftmax
-from ..dtypes import get_default_dtype
+from ..dtypes import get_default_dtype, result_type
 from ..tensor import Tensor
 from .shape import swapaxes
 
-_scalar_types = (int, float, bool, np.number, np.bool_)
+
+def _operand(x):
+    """A tensor, or a Python scalar (NumPy scalars are unwrapped: PyTorch treats both as weak
+    scalars); arrays and lists become constant tensors."""
+    if isinstance(x, (np.number, np.bool_)):  # (before float: np.float64 is a float)
+        return x.item()
+    if isinstance(x, (Tensor, bool, int, float)):
+        return x
+    return Tensor(x)
 
 
-def _operands(a, b):
-    """Make the pair ready for a binary primitive.
+def _promote(*operands, floating: bool = False) -> tuple:
+    """The operands in PyTorch's result dtype (``dtypes.result_type``; with ``floating``, the
+    default float dtype if that is not a float, as true division needs). Tensors are cast (a
+    recorded Cast, so gradients flow back in their own dtype); Python scalars stay scalars,
+    which NumPy keeps weak, so they take that dtype."""
+    dtype = result_type(*[x for x in operands if x is not None])
+    if floating and dtype.kind != "f":
+        dtype = get_default_dtype()
+    return tuple(
+        Cast.apply(x, dtype) if isinstance(x, Tensor) and x.data.dtype != dtype else x
+        for x in operands
+    )
 
-    Python scalars stay scalars (NumPy keeps them weak, so they never upcast a float32 tensor);
-    arrays and lists become constant tensors; an integer tensor meeting a float tensor is cast
-    to the float dtype (PyTorch's rule; NumPy would pick float64). Shapes are not checked
-    here: NumPy checks them in the forward, and ``_binary`` turns its error into ours."""
+
+def _operands(a, b, floating: bool = False) -> tuple:
+    """The pair ready for a binary primitive: both in the result dtype (``_promote``).
+    Shapes are not checked here: NumPy checks them in the forward, and ``_binary`` turns its
+    error into ours."""
     if isinstance(a, Tensor):  # the common cases, decided without further checks
-        tb = type(b)
-        if tb is float:
-            if a.data.dtype.kind == "f":
-                return a, b
-        elif isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        kind = a.data.dtype.kind
+        if kind == "f" and (type(b) is float or type(b) is int):
             return a, b
-    if not isinstance(a, Tensor) and not isinstance(a, _scalar_types):
-        a = Tensor(a)
-    if not isinstance(b, Tensor) and not isinstance(b, _scalar_types):
-        b = Tensor(b)
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        da, db = a.data.dtype, b.data.dtype
-        if da != db:
-            fa, fb = da.kind in "fc", db.kind in "fc"
-            if fa and not fb and db.kind != "b":  # NumPy keeps float op bool in the float dtype
-                b = ew.Cast.apply(b, da)
-            elif fb and not fa and da.kind != "b":
-                a = ew.Cast.apply(a, db)
-    elif isinstance(a, _scalar_types):
-        b, a = _with_scalar(b, a)
-    elif isinstance(b, _scalar_types):
-        a, b = _with_scalar(a, b)
-    return a, b
+        if isinstance(b, Tensor) and a.data.dtype == b.data.dtype and (kind == "f" or not floating):
+            return a, b
+    return _promote(_operand(a), _operand(b), floating=floating)
 
 
-def _with_scalar(t, s):
-    """A tensor meeting a Python scalar: an integer tensor meeting a float becomes the default
-    float dtype (PyTorch's rule), and NumPy scalars are unwrapped so they stay weak."""
-    if isinstance(s, (np.number, np.bool_)):
-        s = s.item()
-    if isinstance(s, float) and t.data.dtype.kind in "iub":
-        t = ew.Cast.apply(t, get_default_dtype())
-    return t, s
+def _binary(fn: type[Function], op: str, a, b, floating: bool = False) -> Tensor:
+    return _apply(fn, op, *_operands(a, b, floating))
 
 
-def _binary(fn: type[Function], op: str, a, b) -> Tensor:
-    a, b = _operands(a, b)
+def _apply(primitive: type[Function], op: str, a, b, **kwargs) -> Tensor:
     try:
-        return fn.apply(a, b)
+        return primitive.apply(a, b, **kwargs)
     except ValueError:
         shapes = [x.data.shape for x in (a, b) if isinstance(x, Tensor)]
         broadcast_shapes(op, *shapes)  # raises the clear error if that was the problem
@@ -80,33 +75,90 @@ def _binary(fn: type[Function], op: str, a, b) -> Tensor:
 def add(a, b): return _binary(ew.Add, "add", a, b)
 def sub(a, b): return _binary(ew.Sub, "sub", a, b)
 def mul(a, b): return _binary(ew.Mul, "mul", a, b)
-def div(a, b): return _binary(ew.Div, "div", a, b)
+def div(a, b): return _binary(ew.Div, "div", a, b, floating=True)  # int / int is a float
 def pow(a, b): return _binary(ew.Pow, "pow", a, b)  # noqa: A001
 def maximum(a, b): return _binary(ew.Maximum, "maximum", a, b)
 def minimum(a, b): return _binary(ew.Minimum, "minimum", a, b)
 
 
+def remainder(a, b):
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``); differentiable:
+    d/da = 1, d/db = -floor(a / b)."""
+    a, b = _operands(a, b)
+    _check_divisor("remainder", a, b)
+    return _apply(ew.Remainder, "remainder", a, b)
+
+
+def floor_divide(a, b):
+    """floor(a / b) (Python's ``//``); its gradient is zero, as for floor."""
+    a, b = _operands(a, b)
+    _check_divisor("floor_divide", a, b)
+    return _apply(ew.PiecewiseConstant, "floor_divide", a, b, fn=np.floor_divide)
+
+
+def _check_divisor(op: str, a, b) -> None:
+    """Integer division by zero raises (as in PyTorch); float division gives inf or nan."""
+    dtype = a.dtype if isinstance(a, Tensor) else b.dtype
+    if dtype.kind == "b":
+        raise TypeError(f"{op}: not defined for bool tensors; convert first, e.g. x.long()")
+    if dtype.kind in "iu" and np.any(np.asarray(b.data if isinstance(b, Tensor) else b) == 0):
+        raise RuntimeError(
+            f"ZeroDivisionError: {op}: integer division by zero (the divisor holds a 0); "
+            "convert to float first (x.float()) to get inf or nan instead"
+        )
+
+
+# -- piecewise-constant functions: zero gradient, but recorded, as in PyTorch -----------------
+def _step(x, fn, **kw):
+    if x.dtype.kind == "f":
+        return ew.PiecewiseConstant.apply(x, fn=fn, **kw)
+    # integers are whole numbers already (and carry no gradient); a bool's sign is itself
+    keep = fn is not np.sign or x.dtype.kind == "b"
+    return Tensor._wrap(x.data.copy() if keep else fn(x.data))
+
+
+def floor(x): return _step(x, np.floor)
+def ceil(x): return _step(x, np.ceil)
+def trunc(x): return _step(x, np.trunc)
+def sign(x): return _step(x, np.sign)
+def round(x, decimals=0): return _step(x, np.round, decimals=decimals)  # noqa: A001 - half to even
+
+
+def _floating(x):
+    """An integer or bool tensor meets a float function as the default float dtype (PyTorch's
+    rule; NumPy would pick float64, or float16 for int8)."""
+    return x if x.data.dtype.kind == "f" else Cast.apply(x, get_default_dtype())
+
+
 def neg(x): return ew.Neg.apply(x)
-def exp(x): return ew.Exp.apply(x)
-def log(x): return ew.Log.apply(x)
-def sqrt(x): return ew.Sqrt.apply(x)
-def sin(x): return ew.Sin.apply(x)
-def cos(x): return ew.Cos.apply(x)
-def tanh(x): return ew.Tanh.apply(x)
-def sigmoid(x): return ew.Sigmoid.apply(x)
+def exp(x): return ew.Exp.apply(_floating(x))
+def log(x): return ew.Log.apply(_floating(x))
+def sqrt(x): return ew.Sqrt.apply(_floating(x))
+def sin(x): return ew.Sin.apply(_floating(x))
+def cos(x): return ew.Cos.apply(_floating(x))
+def tanh(x): return ew.Tanh.apply(_floating(x))
+def sigmoid(x): return ew.Sigmoid.apply(_floating(x))
 def relu(x): return ew.Relu.apply(x)
 def relu_(x): return ew.Relu.apply_(x)  # in place (PyTorch's relu_)
 def abs(x): return ew.Abs.apply(x)  # noqa: A001
-def erf(x): return ew.Erf.apply(x)
+def erf(x): return ew.Erf.apply(_floating(x))
 def clone(x): return ew.Clone.apply(x)
 
 
 def clip(x, min=None, max=None):  # noqa: A002
+    """Clamp to [min, max]: each bound a number, or a tensor that broadcasts against x."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given")
-    min = min.item() if isinstance(min, Tensor) else min
-    max = max.item() if isinstance(max, Tensor) else max
-    return ew.Clip.apply(x, min, max)
+    x, lo, hi = _promote(x, *(None if v is None else _operand(v) for v in (min, max)))
+    if any(isinstance(v, Tensor) and (v.ndim or v.requires_grad) for v in (lo, hi)):
+        # elementwise bounds select (as PyTorch does), so gradients reach the bounds too
+        if lo is not None:
+            x = where(x < lo, lo, x)
+        if hi is not None:
+            x = where(x > hi, hi, x)
+        return x
+    lo, hi = (v.item() if isinstance(v, Tensor) else v for v in (lo, hi))
+    return ew.Clip.apply(x, lo, hi)
 
 
 clamp = clip
@@ -134,6 +186,10 @@ def where(cond, a, b):
         c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
         if c.dtype != np.bool_:
             c = c.astype(bool)
+    a, b = _promote(_operand(a), _operand(b))
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars: NumPy would
+        dtype = result_type(a, b)  # pick float64 for them, PyTorch the default dtype
+        a, b = np.asarray(a, dtype), np.asarray(b, dtype)
     operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
     broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
     return Where.apply(c, a, b)
@@ -249,13 +305,6 @@ def matmul(a, b):
                 f"{b.shape[:-2]} cannot be broadcast together"
             ) from None
     if a.dtype != b.dtype:
-        a, b = _promote(a, b)
+        a, b = _promote(a, b)  # (PyTorch refuses; the promoted product is what a cast gives)
     return MatMul.apply(a, b)
 
-
-def _promote(*tensors: Tensor) -> tuple:
-    """The tensors cast to one dtype: NumPy's result type, except that floats meeting integers
-    keep the floats' dtype (PyTorch's rule)."""
-    dtypes = [t.dtype for t in tensors]
-    dt = np.result_type(*([d for d in dtypes if d.kind in "fc"] or dtypes))
-    return tuple(t if t.dtype == dt else Cast.apply(t, dt) for t in tensors)

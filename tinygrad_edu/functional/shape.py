@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._shapes import broadcast_shapes, normalize_axis, prod
+from ..dtypes import result_type
+from ..ops.elementwise import Cast
 from ..ops.shape import (
     BroadcastTo,
     Concatenate,
@@ -160,6 +162,8 @@ def cat(tensors, dim=0, *, axis=None):
                 f"cat: shapes {[tuple(t.shape) for t in tensors]} must match in every "
                 f"dimension except dim {d}"
             )
+    dtype = result_type(*tensors)  # PyTorch's promotion: [int64, float32] joins as float32
+    tensors = [t if t.dtype == dtype else Cast.apply(t, dtype) for t in tensors]
     return Concatenate.apply(*tensors, axis=d)
 
 

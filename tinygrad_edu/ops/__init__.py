@@ -15,7 +15,7 @@ PRIMITIVES: dict[str, type[Function]] = {
     for cls in (
         ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Neg, ew.Pow, ew.Exp, ew.Log, ew.Sqrt, ew.Sin,
         ew.Cos, ew.Tanh, ew.Sigmoid, ew.Relu, ew.Abs, ew.Erf, ew.Maximum, ew.Minimum,
-        ew.Where, ew.Clip, ew.Cast, ew.Clone,
+        ew.Where, ew.Clip, ew.Cast, ew.Clone, ew.Remainder, ew.PiecewiseConstant,
         rd.Sum, rd.Mean, rd.Max, rd.Min, rd.SumTo,
         sh.Reshape, sh.Permute, sh.BroadcastTo, sh.GetItem, sh.IndexAdd, sh.Concatenate,
         sh.Pad, sh.Flip,

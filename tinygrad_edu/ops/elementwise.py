@@ -408,3 +408,39 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class Remainder(Function):
+    """y = a mod b (the sign of b, as Python's %);  da = grad,  db = -grad * floor(a / b)
+
+    A primitive, not a - floor(a / b) * b: NumPy's mod is exact where that composite rounds.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[1]:
+            ctx.save_for_backward(a, b)
+        return np.mod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        gb = None
+        if nb:
+            a, b = ctx.saved_tensors
+            gb = -(grad * _wrap(np.floor_divide(_raw(a), _raw(b))))  # floor's derivative is 0
+        return (grad if na else None), gb
+
+
+class PiecewiseConstant(Function):
+    """y = fn(x) or fn(a, b) for a step function fn (floor, ceil, round, trunc, sign, a // b);
+    d(each input) = 0. Recorded all the same, as in PyTorch: y requires grad, its gradient is 0."""
+
+    @staticmethod
+    def forward(ctx, *args, fn, **kwargs):
+        return fn(*args, **kwargs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        zero = _wrap(np.zeros_like(grad.data))  # not grad * 0, which is nan where grad is inf
+        return tuple(zero if needed else None for needed in ctx.needs_input_grad)
