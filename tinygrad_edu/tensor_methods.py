@@ -65,12 +65,6 @@ class TensorMethods:
         tail = "".join(", " + e for e in extras)
         return f"tensor({body}{tail})"
 
-    def retain_grad(self) -> None:  # pragma: no cover - documented gap
-        raise NotImplementedError(
-            "retain_grad: not supported; use tg.grad(loss, [tensor]) to get the gradient of an "
-            "intermediate tensor"
-        )
-
     # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
     def __floordiv__(self, other):
         return Tensor._wrap(np.floor_divide(self.data, _raw(other)))

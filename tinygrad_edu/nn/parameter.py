@@ -33,6 +33,7 @@ class Parameter(Tensor):
         self._grad = None
         self._record = None
         self._vc = None
+        self._hooks = None
         self.requires_grad = bool(requires_grad)
 
     def __repr__(self) -> str:
