@@ -28,7 +28,9 @@ def f64(data, requires_grad=True):
 INTERMEDIATES = {
     "affine then tanh": (RNG.normal(size=(2, 3)), lambda x: x * 2 + 1, lambda y: y.tanh().sum()),
     "used twice": (RNG.normal(size=4), lambda x: x.exp(), lambda y: (y * y + y.sin()).sum()),
-    "broadcast into outer": (RNG.normal(size=3), lambda x: x * x, lambda y: (y * f64(W.T, False)).sum() ** 2),
+    "broadcast into outer": (
+        RNG.normal(size=3), lambda x: x * x, lambda y: (y * f64(W.T, False)).sum() ** 2
+    ),
     "logits of a linear layer": (
         RNG.normal(size=(5, 3)),
         lambda x: x @ f64(W, False),
@@ -256,3 +258,131 @@ def test_hand_written_backprop_matches_every_retained_gradient() -> None:
     np.testing.assert_allclose(w2.grad.numpy(), hact.detach().numpy().T @ dlogits, rtol=1e-10)
     np.testing.assert_allclose(w1.grad.numpy(), xs.T @ dhpre, rtol=1e-10)
     np.testing.assert_allclose(b1.grad.numpy(), dhpre.sum(0), rtol=1e-10)
+
+
+# -- Module hooks ---------------------------------------------------------------------------
+def _linear64(n_in=3, n_out=2):
+    layer = nn.Linear(n_in, n_out, dtype=tg.float64)
+    w, b = layer.weight.detach().numpy(), layer.bias.detach().numpy()
+    return layer, (lambda x: x @ w.T + b), w
+
+
+class Two(nn.Module):
+    def forward(self, a, b, scale=1.0):
+        return a * b * scale
+
+
+def test_forward_pre_hooks_replace_the_arguments() -> None:
+    layer, ref, _ = _linear64()
+    x = RNG.normal(size=(4, 3))
+    layer.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+    layer.register_forward_pre_hook(lambda m, args: args[0] + 1)  # a single value is wrapped
+    np.testing.assert_allclose(layer(f64(x, False)).detach().numpy(), ref(x * 2 + 1))
+
+
+def test_forward_hooks_see_args_and_output_and_may_replace_it() -> None:
+    layer, ref, _ = _linear64()
+    x = f64(RNG.normal(size=(4, 3)), False)
+    seen = []
+    layer.register_forward_hook(lambda m, a, out: seen.append((m, a[0], out.detach().numpy())))
+    layer.register_forward_hook(lambda m, args, out: out * 0 + 7)
+    out = layer(x)
+    assert seen[0][0] is layer and seen[0][1] is x
+    np.testing.assert_allclose(seen[0][2], ref(x.numpy()))
+    np.testing.assert_array_equal(out.detach().numpy(), np.full((4, 2), 7.0))
+
+
+def test_hooks_with_kwargs_prepend_and_removal() -> None:
+    m = Two()
+    order = []
+    m.register_forward_hook(lambda mod, args, out: order.append("second"))
+    first = m.register_forward_hook(lambda mod, args, out: order.append("first"), prepend=True)
+    m.register_forward_pre_hook(
+        lambda mod, args, kwargs: (args, {**kwargs, "scale": 10.0}), with_kwargs=True
+    )
+    m.register_forward_hook(
+        lambda mod, args, kwargs, out: order.append(kwargs["scale"]), with_kwargs=True
+    )
+    assert m(f64(2.0, False), f64(3.0, False)).item() == 60.0
+    first.remove()
+    m(f64(2.0, False), f64(3.0, False))
+    assert order == ["first", "second", 10.0, "second", 10.0]
+
+
+def test_a_pre_hook_with_kwargs_must_return_args_and_kwargs() -> None:
+    m = Two()
+    m.register_forward_pre_hook(lambda mod, args, kwargs: args, with_kwargs=True)
+    with pytest.raises(RuntimeError, match="tuple of \\(new_args, new_kwargs\\)"):
+        m(f64(2.0, False), f64(3.0, False))
+
+
+def test_always_call_hooks_run_when_forward_raises() -> None:
+    m = Two()
+    seen = []
+    m.register_forward_hook(lambda mod, args, out: seen.append(out), always_call=True)
+    m.register_forward_hook(lambda mod, args, out: seen.append("not always"))
+    with pytest.raises(TypeError):
+        m(f64(2.0, False))  # b is missing
+    assert seen == [None]
+
+
+def test_forward_hooks_collect_every_layers_activation() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)).double()
+    acts = {}
+    for name, layer in model.named_children():
+        layer.register_forward_hook(lambda m, args, out, name=name: acts.update({name: out}))
+    x = f64(RNG.normal(size=(5, 3)), False)
+    out = model(x)
+    h = x
+    for name, layer in model.named_children():
+        with tg.no_grad():
+            h = layer.forward(h)  # forward itself never runs hooks
+        np.testing.assert_array_equal(acts[name].detach().numpy(), h.numpy())
+    assert acts["2"] is out
+
+
+def test_full_backward_hook_gets_input_and_output_gradients() -> None:
+    layer, ref, w = _linear64()
+    x = f64(RNG.normal(size=(4, 3)))
+    c = RNG.normal(size=(4, 2))
+    seen = []
+    layer.register_full_backward_hook(lambda m, gin, gout: seen.append((m, gin, gout)))
+    (layer(x) * f64(c, False)).sum().backward()
+    (m, (gin,), (gout,)) = seen[0]
+    assert m is layer and len(seen) == 1
+    np.testing.assert_allclose(gout.numpy(), c)  # d loss / d output
+    np.testing.assert_allclose(gin.numpy(), c @ w)  # d loss / d input
+    np.testing.assert_allclose(x.grad.numpy(), c @ w)
+    assert len(tg.get_tape()) == 0
+
+
+def test_full_backward_hook_can_replace_the_input_gradient() -> None:
+    layer, _, w = _linear64()
+    x = f64(RNG.normal(size=(4, 3)))
+    layer.register_full_backward_hook(lambda m, gin, gout: (gin[0] * 10,))
+    layer(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 10 * np.ones((4, 2)) @ w)
+
+
+def test_full_backward_hook_with_several_and_non_tensor_inputs() -> None:
+    a, b = f64([2.0]), f64([3.0])
+    seen = []
+    m = Two()
+    m.register_full_backward_hook(lambda mod, gin, gout: seen.append((gin, gout)))
+    (m(a, b) * 5).sum().backward()
+    (m(a, 4.0) * 5).sum().backward()
+    (gin1, gout1), (gin2, gout2) = seen
+    assert [g.item() for g in gin1] == [15.0, 10.0] and gout1[0].item() == 5.0
+    assert gin2[0].item() == 20.0 and gin2[1] is None
+    m.register_full_backward_hook(lambda mod, gin, gout: gin)
+    with pytest.raises(NotImplementedError, match="one input that requires grad"):
+        m(a, b).sum().backward()
+    tg.get_tape().clear()
+
+
+def test_full_backward_hook_without_input_gradients_runs_with_the_output_gradient() -> None:
+    layer, _, _ = _linear64()
+    seen = []
+    layer.register_full_backward_hook(lambda m, gin, gout: seen.append((gin, gout)))
+    layer(f64(np.ones((1, 3)), False)).sum().backward()
+    assert seen[0][0] == (None,) and seen[0][1][0].numpy().tolist() == [[1.0, 1.0]]

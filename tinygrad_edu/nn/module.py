@@ -15,6 +15,8 @@ import numpy as np
 
 from .. import grad_mode as _tape
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
+from . import _hooks
 from .parameter import Parameter
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -48,6 +50,9 @@ class Module:
         d["_buffers"] = {}
         d["_non_persistent"] = set()
         d["_modules"] = {}
+        d["_forward_pre_hooks"] = {}  # handle id -> (hook, with_kwargs)
+        d["_forward_hooks"] = {}  # handle id -> (hook, with_kwargs, always_call)
+        d["_backward_hooks"] = {}  # handle id -> hook
 
     # -- registration --------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -116,7 +121,48 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks (see _hooks.py) ----------------------------------------------------------------
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a value it returns replaces the
+        positional arguments (a single value becomes a 1-tuple). With ``with_kwargs=True`` it
+        is ``hook(module, args, kwargs)`` and returns None or ``(args, kwargs)``."""
+        return _hooks.register(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a value it returns
+        replaces the output (``hook(module, args, kwargs, output)`` with ``with_kwargs``;
+        ``always_call`` also calls it, with output None, when the forward raises).
+
+        >>> import tinygrad_edu as tg
+        >>> from tinygrad_edu import nn
+        >>> seen = []
+        >>> layer = nn.Linear(3, 2)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        >>> _ = layer(tg.ones(4, 3)); handle.remove(); _ = layer(tg.ones(1, 3))
+        >>> seen
+        [tg.Size([4, 2])]
+        """
+        entry = (hook, with_kwargs, always_call)
+        return _hooks.register(self._forward_hooks, entry, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this call's
+        tensor inputs (None for those that need none) and outputs are known; a tuple it
+        returns replaces ``grad_input``."""
+        return _hooks.register(self._backward_hooks, hook, prepend)
 
     # -- traversal -----------------------------------------------------------------------
     def named_modules(
