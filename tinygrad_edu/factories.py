@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._random import default_generator
-from .dtypes import get_default_dtype
+from .dtypes import as_numpy, get_default_dtype
 from .tensor import Tensor, _check_can_require_grad
 
 
@@ -28,7 +28,7 @@ def _make(arr: np.ndarray, requires_grad: bool, where: str) -> Tensor:
 
 
 def _float(dtype):
-    return get_default_dtype() if dtype is None else np.dtype(dtype)
+    return as_numpy(get_default_dtype() if dtype is None else dtype)
 
 
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
@@ -45,7 +45,7 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def as_tensor(data, dtype=None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+    if isinstance(data, Tensor) and (dtype is None or data.data.dtype == as_numpy(dtype)):
         return data
     return Tensor(data, dtype=dtype)
 
@@ -73,11 +73,11 @@ def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
             np.bool_ if isinstance(fill_value, bool)
             else np.int64 if isinstance(fill_value, int) else get_default_dtype()
         )
-    return _make(np.full(_shape((size,)), fill_value, np.dtype(dtype)), requires_grad, "full")
+    return _make(np.full(_shape((size,)), fill_value, as_numpy(dtype)), requires_grad, "full")
 
 
 def _like(t, dtype):
-    return t.dtype if dtype is None else np.dtype(dtype)
+    return t.data.dtype if dtype is None else as_numpy(dtype)
 
 
 def zeros_like(t, dtype=None, requires_grad=False) -> Tensor:
@@ -103,7 +103,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else get_default_dtype()
-    return _make(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad, "arange")
+    return _make(np.arange(start, end, step, dtype=as_numpy(dtype)), requires_grad, "arange")
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False) -> Tensor:
@@ -131,13 +131,13 @@ def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low
     g = generator or default_generator()
-    dt = np.dtype(np.int64 if dtype is None else dtype)
+    dt = as_numpy(np.int64 if dtype is None else dtype)
     return Tensor._wrap(g.integers(low, high, size=_shape((size,))).astype(dt))
 
 
 def randperm(n, dtype=None, generator=None) -> Tensor:
     g = generator or default_generator()
-    return Tensor._wrap(g.permutation(int(n)).astype(np.dtype(np.int64 if dtype is None else dtype)))
+    return Tensor._wrap(g.permutation(int(n)).astype(as_numpy(np.int64 if dtype is None else dtype)))
 
 
 def rand_like(t, dtype=None, requires_grad=False) -> Tensor:

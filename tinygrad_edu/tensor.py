@@ -29,14 +29,14 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return np.array(data, dtype=dtypes.as_numpy(dtype))
     if isinstance(data, np.ndarray):
         return data.copy()
     if isinstance(data, np.generic):
         return np.array(data)
     arr = np.array(data)
-    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype():
-        arr = arr.astype(dtypes.get_default_dtype())
+    if arr.dtype.kind == "f" and arr.dtype != dtypes.get_default_dtype().dtype:
+        arr = arr.astype(dtypes.get_default_dtype().dtype)
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr

@@ -13,7 +13,8 @@ import numbers
 import numpy as np
 
 from ._shapes import normalize_axis
-from .dtypes import bool_, float16, float32, float64, int32, int64
+from . import dtypes
+from .dtypes import as_numpy, bool_, float16, float32, float64, int32, int64
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
 Tensor = functional = None
@@ -46,8 +47,8 @@ class TensorMethods:
         return self.data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.of(self.data.dtype)
 
     @property
     def device(self) -> str:
@@ -169,7 +170,7 @@ class TensorMethods:
 
     # -- dtype conversions --------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
-        return functional.cast(self, np.dtype(dtype))
+        return functional.cast(self, as_numpy(dtype))
 
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
@@ -179,7 +180,7 @@ class TensorMethods:
                 dtype = a.dtype
             elif not (isinstance(a, str) and a.startswith("cpu")):
                 dtype = a
-        return self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
+        return self if dtype is None or as_numpy(dtype) == self.data.dtype else self.astype(dtype)
 
     def type(self, dtype=None):
         return str(self.dtype) if dtype is None else self.astype(dtype)

@@ -17,7 +17,7 @@ from ..ops import elementwise as ew, reduce as rd
 from ..ops.elementwise import Cast, Where
 from ..ops.linalg import MatMul
 from ..ops.loss import LogSoftmax
-from ..dtypes import get_default_dtype
+from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from .shape import swapaxes
 
@@ -63,7 +63,7 @@ def _with_scalar(t, s):
     if isinstance(s, (np.number, np.bool_)):
         s = s.item()
     if isinstance(s, float) and t.data.dtype.kind in "iub":
-        t = ew.Cast.apply(t, get_default_dtype())
+        t = ew.Cast.apply(t, get_default_dtype().dtype)
     return t, s
 
 
@@ -113,7 +113,7 @@ clamp = clip
 
 
 def cast(x, dtype):
-    dtype = np.dtype(dtype)
+    dtype = as_numpy(dtype)
     if x.data.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
@@ -186,7 +186,7 @@ def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
     m = np.max(x.data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
     if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype, copy=False)
     return Tensor._wrap(m)
 
 
@@ -238,7 +238,7 @@ def matmul(a, b):
                 f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and "
                 f"{b.shape[:-2]} cannot be broadcast together"
             ) from None
-    if a.dtype != b.dtype:
+    if a.data.dtype != b.data.dtype:
         a, b = _promote(a, b)
     return MatMul.apply(a, b)
 
@@ -246,6 +246,6 @@ def matmul(a, b):
 def _promote(*tensors: Tensor) -> tuple:
     """The tensors cast to one dtype: NumPy's result type, except that floats meeting integers
     keep the floats' dtype (PyTorch's rule)."""
-    dtypes = [t.dtype for t in tensors]
+    dtypes = [t.data.dtype for t in tensors]
     dt = np.result_type(*([d for d in dtypes if d.kind in "fc"] or dtypes))
-    return tuple(t if t.dtype == dt else Cast.apply(t, dt) for t in tensors)
+    return tuple(t if t.data.dtype == dt else Cast.apply(t, dt) for t in tensors)

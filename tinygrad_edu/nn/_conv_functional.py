@@ -183,7 +183,7 @@ def avg_pool2d(
         counts = np.outer(
             _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
         )
-        out = total / Tensor._wrap(counts[:, :, None].astype(x.dtype))
+        out = total / Tensor._wrap(counts[:, :, None].astype(x.data.dtype))
     out = functional.permute(out, (0, 3, 1, 2))
     return functional.squeeze(out, 0) if unbatched else out
 

@@ -31,7 +31,7 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def _as_target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    return _wrap(np.asarray(target, dtype=like.dtype))
+    return _wrap(np.asarray(target, dtype=like.data.dtype))
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
@@ -155,10 +155,10 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
     w = None
     if not all_kept:
-        w = keep.astype(input.dtype)
+        w = keep.astype(input.data.dtype)
     if weight is not None:
         wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
-        w = wc.astype(input.dtype) if w is None else w * wc.astype(input.dtype)
+        w = wc.astype(input.data.dtype) if w is None else w * wc.astype(input.data.dtype)
     return flat, safe_t, w, tshape
 
 
@@ -206,11 +206,11 @@ def cross_entropy(
     )
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
-    per_class = logp if w is None else logp * _wrap(w.astype(input.dtype).reshape(wshape))
+    per_class = logp if w is None else logp * _wrap(w.astype(input.data.dtype).reshape(wshape))
     smooth = -per_class.sum(class_dim)
     keep = t != ignore_index
     if not keep.all():
-        smooth = smooth * _wrap(keep.astype(input.dtype))
+        smooth = smooth * _wrap(keep.astype(input.data.dtype))
     if reduction == "mean":
         denom = keep.sum() if w is None else w[np.where(keep, t, 0)][keep].sum()
         smooth = smooth.sum() / float(denom)
@@ -284,7 +284,7 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target size {target.shape} must match input "
             f"size {input.shape}"
         )
-    m = (input.data >= 0).astype(input.dtype)
+    m = (input.data >= 0).astype(input.data.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|
     relu_neg = input * _wrap(m - 1.0)  # max(-x, 0)
     softplus_neg = functional.log(functional.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))

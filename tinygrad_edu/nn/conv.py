@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..dtypes import get_default_dtype
+from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -56,7 +56,7 @@ class Conv2d(Module):
         self.padding = _pair(padding, "padding", "Conv2d")
         self.dilation = _pair(dilation, "dilation", "Conv2d")
         self.groups = groups
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = as_numpy(get_default_dtype() if dtype is None else dtype)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:
@@ -168,7 +168,7 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = as_numpy(get_default_dtype() if dtype is None else dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))

@@ -140,7 +140,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         return input * 0.0
     keep = default_generator().random(input.shape, dtype=np.float32) >= p
-    scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype, copy=False)
+    scale = (keep * (1.0 / (1.0 - p))).astype(input.data.dtype, copy=False)
     return input * _wrap(scale)
 
 
@@ -179,7 +179,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     _check_targets(idx, weight.shape[0], None, "embedding")
     out = weight[idx]
     if padding_idx is not None:  # the padding row gets no gradient
-        out = out * _wrap((idx != padding_idx)[..., None].astype(weight.dtype))
+        out = out * _wrap((idx != padding_idx)[..., None].astype(weight.data.dtype))
     return out
 
 

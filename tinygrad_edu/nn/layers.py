@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional
-from ..dtypes import get_default_dtype
+from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -20,7 +20,7 @@ from .parameter import Parameter
 
 
 def _empty(*shape: int, dtype=None) -> np.ndarray:
-    return np.empty(shape, dtype=get_default_dtype() if dtype is None else np.dtype(dtype))
+    return np.empty(shape, dtype=as_numpy(get_default_dtype() if dtype is None else dtype))
 
 
 class Identity(Module):
@@ -243,9 +243,9 @@ class Perceptron(Module):
         super().__init__()
         self.in_features = in_features
         self.weight = Parameter(
-            np.zeros(in_features, dtype=get_default_dtype()), requires_grad=False
+            np.zeros(in_features, dtype=get_default_dtype().dtype), requires_grad=False
         )
-        self.bias = Parameter(np.zeros((), dtype=get_default_dtype()), requires_grad=False)
+        self.bias = Parameter(np.zeros((), dtype=get_default_dtype().dtype), requires_grad=False)
 
     def forward(self, input: Tensor) -> Tensor:
         """w·x + b, the signed score (its sign is the prediction)."""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import grad_mode as _tape
+from ..dtypes import as_numpy
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from . import _hooks
@@ -270,7 +271,7 @@ class Module:
                 dtype = a
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
+        dtype = as_numpy(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dtype}")
         return self._apply_arrays(lambda a: a if a.dtype == dtype else a.astype(dtype))

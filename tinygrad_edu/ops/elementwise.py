@@ -310,7 +310,7 @@ def _share(grad, p, q, needs) -> tuple:
     """(grad where p > q, grad where p < q), half to each on a tie, so the two always sum
     to the gradient."""
     pd = p.data if isinstance(p, Tensor) else np.asarray(p)
-    dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
+    dtype = pd.dtype if pd.dtype.kind == "f" else grad.data.dtype
     share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
     return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
 

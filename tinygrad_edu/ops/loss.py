@@ -123,7 +123,7 @@ class CrossEntropy(Function):
         (x,) = ctx.saved_tensors
         # softmax(x) from the logits, so that a create_graph backward differentiates it again
         prob = Exp.apply(LogSoftmax.apply(x, axes=(1,)))
-        onehot = np.zeros(x.shape, x.dtype)
+        onehot = np.zeros(x.shape, x.data.dtype)
         onehot[ctx.index] = 1
         a = _row_coefficients(ctx, grad)
         if a.ndim:  # one coefficient per row: (N,) -> (N, 1)

@@ -272,4 +272,4 @@ def _cast_value(v, p: Tensor, key: str, name: str):
             f"{name}.load_state_dict: state '{key}' has shape {arr.shape} but its parameter has "
             f"shape {p.shape}"
         )
-    return Tensor._wrap(np.array(arr, dtype=p.dtype))
+    return Tensor._wrap(np.array(arr, dtype=p.data.dtype))
