@@ -24,6 +24,7 @@ import numpy as np
 
 from . import functional, ops, viz
 from ._random import default_generator, manual_seed, seed
+from ._tensor_str import Size, set_printoptions
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
     arange,

@@ -45,6 +45,9 @@ class Record(weakref.ref):
             return ()
         return self.ctx.inputs or (self(),)
 
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward0 record #{self.seq}>"  # PyTorch's grad_fn name
+
     def saved_bytes(self) -> int:
         """Bytes this record keeps alive for backward (0 once released)."""
         return 0 if self.ctx is None else sum(self.ctx.saved_buffers(self()).values())

@@ -138,9 +138,9 @@ class Tensor(TensorMethods):
         """
         if not self.requires_grad:
             raise RuntimeError(
-                f"backward: this tensor (shape {self.shape}) does not require grad and was not "
-                "produced by a recorded op; set requires_grad=True on the leaves you want "
-                "gradients for, and make sure the forward did not run under no_grad()"
+                f"backward: this tensor (shape {tuple(self.shape)}) does not require grad and "
+                "was not produced by a recorded op; set requires_grad=True on the leaves you "
+                "want gradients for, and make sure the forward did not run under no_grad()"
             )
         grad = _initial_grad(self, gradient, "backward")
         if retain_graph is None:
@@ -298,13 +298,13 @@ class Tensor(TensorMethods):
         if _modes.grad_enabled and self.requires_grad:
             if self._record is None:
                 raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being "
-                    "changed in place while gradients are recorded; wrap the update in "
+                    f"{op}: a leaf tensor that requires grad (shape {tuple(self.shape)}) is "
+                    "being changed in place while gradients are recorded; wrap the update in "
                     "`with tg.no_grad():` (as optimizers do) or work on x.detach()"
                 )
             raise RuntimeError(
                 f"{op}: in-place change of a tensor that is part of the recorded graph (shape "
-                f"{self.shape}); use the out-of-place form (x = x + y), or detach() first"
+                f"{tuple(self.shape)}); use the out-of-place form (x = x + y), or detach() first"
             )
 
     # -- arithmetic operators: each one is a primitive (or a composite) in ops ---------------
@@ -384,15 +384,16 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     if gradient is None:
         if t.data.size != 1:
             raise RuntimeError(
-                f"{op}: output has shape {t.shape}, so backward() needs a `gradient` argument of "
-                "that shape (the vector in the vector-Jacobian product); for a loss, reduce it "
-                "to a scalar first, e.g. loss.sum().backward() or loss.mean().backward()"
+                f"{op}: output has shape {tuple(t.shape)}, so backward() needs a `gradient` "
+                "argument of that shape (the vector in the vector-Jacobian product); for a "
+                "loss, reduce it to a scalar first, e.g. loss.sum().backward() or "
+                "loss.mean().backward()"
             )
         return Tensor._wrap(np.ones_like(t.data))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
     if g.data.shape != t.data.shape:
         raise RuntimeError(
-            f"{op}: gradient has shape {g.data.shape} but the output has shape {t.shape}; "
+            f"{op}: gradient has shape {g.data.shape} but the output has shape {tuple(t.shape)}; "
             "pass a gradient of exactly the output's shape"
         )
     if not g.requires_grad:

@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from ._shapes import normalize_axis
+from ._tensor_str import Size, tensor_repr
 from . import dtypes
 from .dtypes import as_numpy, bool_, float16, float32, float64, int32, int64
 
@@ -39,8 +40,8 @@ class TensorMethods:
         return self._record
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self.data.shape)
 
     @property
     def ndim(self) -> int:
@@ -55,16 +56,13 @@ class TensorMethods:
         return "cpu"
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
-            extras.append(f"dtype={self.data.dtype}")
-        if self._record is not None:
-            extras.append(f"grad_fn=<{self._record.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
+        return tensor_repr(self)
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats like its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.data.ndim == 0 and not self._is_parameter:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
     def __floordiv__(self, other):
@@ -152,7 +150,7 @@ class TensorMethods:
     def size(self, dim: int | None = None):
         """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
         if dim is None:
-            return self.data.shape
+            return Size(self.data.shape)
         return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
 
     def numel(self) -> int:

@@ -219,15 +219,15 @@ def matmul(a, b):
     b = b if isinstance(b, Tensor) else Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: both operands need at least one dimension "
-            "(use * for scalars)"
+            f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: both operands need at least one "
+            "dimension (use * for scalars)"
         )
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
         raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ "
-            "(the last dim of the left operand must equal the second-to-last of the right; "
+            f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {k_a} and {k_b} "
+            "differ (the last dim of the left operand must equal the second-to-last of the right; "
             "transpose one of them?)"
         )
     if a.ndim > 2 and b.ndim > 2:
@@ -235,8 +235,8 @@ def matmul(a, b):
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(
-                f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and "
-                f"{b.shape[:-2]} cannot be broadcast together"
+                f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions "
+                f"{a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast together"
             ) from None
     if a.data.dtype != b.data.dtype:
         a, b = _promote(a, b)

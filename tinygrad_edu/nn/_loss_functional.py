@@ -37,8 +37,8 @@ def _as_target(target, like: Tensor) -> Tensor:
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
     if input.shape != target.shape:
         warnings.warn(
-            f"{op}: target size {target.shape} differs from input size {input.shape}; they "
-            "will be broadcast, which is likely not what you want",
+            f"{op}: target size {tuple(target.shape)} differs from input size "
+            f"{tuple(input.shape)}; they will be broadcast, which is likely not what you want",
             stacklevel=3,
         )
 
@@ -143,7 +143,8 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
         )
     if t.shape != tshape:
         raise ValueError(
-            f"{op}: input of shape {input.shape} needs a target of shape {tshape}, got {t.shape}"
+            f"{op}: input of shape {tuple(input.shape)} needs a target of shape {tshape}, "
+            f"got {t.shape}"
         )
     n_classes = flat.shape[1]
     t = t.reshape(-1)
@@ -252,7 +253,8 @@ def binary_cross_entropy(
     target = _as_target(target, input)
     if input.shape != target.shape:
         raise ValueError(
-            f"binary_cross_entropy: target size {target.shape} must match input size {input.shape}"
+            f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
+            f"{tuple(input.shape)}"
         )
     if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
         raise ValueError(
@@ -281,8 +283,8 @@ def binary_cross_entropy_with_logits(
     target = _as_target(target, input)
     if input.shape != target.shape:
         raise ValueError(
-            f"binary_cross_entropy_with_logits: target size {target.shape} must match input "
-            f"size {input.shape}"
+            f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
+            f"input size {tuple(input.shape)}"
         )
     m = (input.data >= 0).astype(input.data.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|

@@ -193,7 +193,7 @@ class _BatchNorm(Module):
         if input.ndim not in self._dims or input.shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}: expected a {' or '.join(f'{d}-D' for d in self._dims)} input "
-                f"with {self.num_features} channels in dim 1, got shape {input.shape}"
+                f"with {self.num_features} channels in dim 1, got shape {tuple(input.shape)}"
             )
         use_batch_stats = self.training or self.running_mean is None
         momentum = 0.0 if self.momentum is None else self.momentum

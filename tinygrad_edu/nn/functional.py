@@ -110,19 +110,20 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     if weight.ndim != 2 or input.ndim == 0:
         raise ValueError(
-            f"linear: input of shape {input.shape} and weight of shape {weight.shape}: the "
-            "weight must be (out_features, in_features) and the input (..., in_features)"
+            f"linear: input of shape {tuple(input.shape)} and weight of shape "
+            f"{tuple(weight.shape)}: the weight must be (out_features, in_features) and the "
+            "input (..., in_features)"
         )
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"linear: input of shape {input.shape} has {input.shape[-1]} features but the "
-            f"weight of shape {weight.shape} expects {weight.shape[1]} "
+            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} features but "
+            f"the weight of shape {tuple(weight.shape)} expects {weight.shape[1]} "
             "(weight is (out_features, in_features))"
         )
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(
-            f"linear: bias of shape {bias.shape} does not fit the weight of shape "
-            f"{weight.shape}: it needs shape ({weight.shape[0]},), one per output feature"
+            f"linear: bias of shape {tuple(bias.shape)} does not fit the weight of shape "
+            f"{tuple(weight.shape)}: it needs shape ({weight.shape[0]},), one per output feature"
         )
     if bias is None:
         input, weight = _promote(input, weight)
@@ -206,7 +207,7 @@ def batch_norm(
         if n <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
-                f"of shape {input.shape}"
+                f"of shape {tuple(input.shape)}"
             )
         mean = input.mean(axes, keepdim=True)
         centred = input - mean

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .. import grad_mode as _tape
+from .._tensor_str import Size
 from ..dtypes import as_numpy
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
@@ -323,7 +324,7 @@ class Module:
                 shape = tuple(np.shape(_as_array(state_dict[k])))
                 if shape != target.shape:
                     mismatched.append(
-                        f"size mismatch for {k}: copying a param with shape {shape} from "
+                        f"size mismatch for {k}: copying a param with shape {Size(shape)} from "
                         f"checkpoint, the shape in current model is {target.shape}."
                     )
         problems = list(mismatched)

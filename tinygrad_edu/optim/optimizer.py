@@ -53,7 +53,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params should be an iterable of Tensors or dicts, but got a single "
-                f"Tensor of shape {params.shape}; wrap it in a list: {name}([w], ...)"
+                f"Tensor of shape {tuple(params.shape)}; wrap it in a list: {name}([w], ...)"
             )
         if not hasattr(params, "__iter__"):
             hint = (
@@ -243,9 +243,9 @@ def _check_param(p, i: int, name: str) -> None:
         )
     if not p.is_leaf:
         raise ValueError(
-            f"{name}: can't optimise a non-leaf Tensor (parameter {i}, shape {p.shape}, made by "
-            f"{p.grad_fn.name}); optimise the leaf it was computed from, or detach() it and "
-            "call requires_grad_()"
+            f"{name}: can't optimise a non-leaf Tensor (parameter {i}, shape "
+            f"{tuple(p.shape)}, made by {p.grad_fn.name}); optimise the leaf it was computed "
+            "from, or detach() it and call requires_grad_()"
         )
     if p.dtype.kind not in "fc":
         raise TypeError(
@@ -270,6 +270,6 @@ def _cast_value(v, p: Tensor, key: str, name: str):
     if arr.shape != p.shape:
         raise ValueError(
             f"{name}.load_state_dict: state '{key}' has shape {arr.shape} but its parameter has "
-            f"shape {p.shape}"
+            f"shape {tuple(p.shape)}"
         )
     return Tensor._wrap(np.array(arr, dtype=p.data.dtype))

@@ -66,7 +66,7 @@ class TensorDataset(Dataset):
         tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
-            shapes = ", ".join(str(t.shape) for t in tensors)
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
             raise ValueError(
                 f"TensorDataset: all tensors must have the same size in dimension 0 (one row "
                 f"per sample), got shapes {shapes}"
