@@ -25,8 +25,15 @@ import numpy as np
 from . import functional, ops, viz
 from ._random import default_generator, manual_seed, seed
 from ._tensor_str import Size, set_printoptions
+from .device import accelerator, backends, cuda, device
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    LongTensor,
     arange,
     as_tensor,
     empty,

@@ -162,7 +162,7 @@ def hessian(f: Callable, x: Tensor) -> Tensor:
 def hvp(f: Callable, x: Tensor, v) -> tuple[Tensor, Tensor]:
     """(f(x), H v): the Hessian-vector product by double backward, without forming H."""
     x = _fresh(x)
-    v = v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=x.dtype))
+    v = v if isinstance(v, Tensor) else Tensor._wrap(np.array(v, dtype=x.data.dtype))
     y = f(x)
     (g,) = grad(y, x, create_graph=True)
     (hv,) = grad((g * v).sum(), x)

@@ -102,6 +102,26 @@ int64 = of(np.int64)
 uint8 = of(np.uint8)
 bool_ = of(np.bool_)
 
+# PyTorch's legacy type names (x.type(), tg.FloatTensor)
+_LEGACY_NAMES = {
+    float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor",
+    int64: "LongTensor", int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor",
+    uint8: "ByteTensor", bool_: "BoolTensor",
+}
+
+
+def legacy_name(np_dtype) -> str:
+    """``'tg.FloatTensor'`` for float32, and so on (``x.type()``)."""
+    return f"tg.{_LEGACY_NAMES.get(np_dtype, of(np_dtype).name)}"
+
+
+def from_legacy(d):
+    """The dtype a legacy type (``tg.LongTensor``) or its name (``'torch.LongTensor'``)
+    stands for; any other dtype spelling as it is."""
+    if isinstance(d, str) and d.endswith("Tensor"):
+        return {name: k for k, name in _LEGACY_NAMES.items()}[d.rsplit(".", 1)[-1]]
+    return d.dtype if isinstance(d, type) and hasattr(d, "dtype") else d
+
 _default_float = float32
 
 

@@ -12,13 +12,15 @@ through it the primitives in ``ops``) by a single late import at the bottom of t
 
 from __future__ import annotations
 
+import numbers
 import warnings
-from typing import Any
 
 import numpy as np
 
 from . import dtypes
 from ._shapes import unbroadcast
+from ._tensor_str import Size
+from .device import check_device
 from .grad_mode import _modes, user_frame
 from .tensor_methods import TensorMethods, _raw
 from .utils.hooks import RemovableHandle
@@ -40,6 +42,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr
+
+
+def _legacy_array(args: tuple, dtype) -> np.ndarray:
+    """The array of ``Tensor(*args)``: sizes give an uninitialised array, data is copied."""
+    sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args or (0,)
+    if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in sizes):
+        return np.empty(sizes, dtypes.as_numpy(dtype))
+    if len(args) == 1 and not isinstance(args[0], numbers.Number):
+        return _to_array(args[0], dtype)
+    raise TypeError(
+        f"Tensor: expects data (a list, array or tensor) or sizes (Tensor(2, 3)), got "
+        f"{', '.join(type(a).__name__ for a in args)}; for a tensor holding one number use "
+        "tg.tensor(value)"
+    )
 
 
 def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
@@ -89,8 +105,13 @@ class Tensor(TensorMethods):
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
-    def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
-        self.data = _to_array(data, dtype)
+    def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False) -> None:
+        """PyTorch's ``torch.Tensor(...)``: ``Tensor(data)`` copies data into a tensor of the
+        default float dtype (float32) whatever the data's type, ``Tensor(2, 3)`` makes an
+        uninitialised tensor of that shape and ``Tensor()`` an empty one. ``tg.tensor(data)``
+        keeps integer and bool data as they are."""
+        check_device(device, "Tensor")
+        self.data = _legacy_array(args, dtypes.get_default_dtype() if dtype is None else dtype)
         self._grad = self._record = self._vc = self._hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -117,7 +138,7 @@ class Tensor(TensorMethods):
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                value = Tensor(value, dtype=self.data.dtype)
+                value = Tensor._wrap(_to_array(value, self.data.dtype))
             if value.data.shape != self.data.shape:
                 raise ValueError(
                     f"grad: assigned gradient has shape {value.data.shape} but the tensor has "
@@ -390,14 +411,16 @@ def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
                 "loss.mean().backward()"
             )
         return Tensor._wrap(np.ones_like(t.data))
-    g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
+    g = gradient
+    if not isinstance(g, Tensor):
+        g = Tensor._wrap(np.asarray(g, t.data.dtype))
     if g.data.shape != t.data.shape:
         raise RuntimeError(
             f"{op}: gradient has shape {g.data.shape} but the output has shape {tuple(t.shape)}; "
             "pass a gradient of exactly the output's shape"
         )
     if not g.requires_grad:
-        g = Tensor._wrap(np.array(g.data, dtype=t.dtype))  # a private copy: never alias the caller's
+        g = Tensor._wrap(np.array(g.data, dtype=t.data.dtype))  # a private copy: never alias the caller's
     return g
 
 

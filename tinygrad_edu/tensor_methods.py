@@ -15,6 +15,7 @@ import numpy as np
 from ._shapes import normalize_axis
 from ._tensor_str import Size, tensor_repr
 from . import dtypes
+from .device import CPU, check_device, parse_to
 from .dtypes import as_numpy, bool_, float16, float32, float64, int32, int64
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
@@ -52,8 +53,13 @@ class TensorMethods:
         return dtypes.of(self.data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return CPU
+
+    is_cuda = False
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
 
     def __repr__(self) -> str:
         return tensor_repr(self)
@@ -171,17 +177,20 @@ class TensorMethods:
         return functional.cast(self, as_numpy(dtype))
 
     def to(self, *args, **kwargs) -> "Tensor":
-        """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif not (isinstance(a, str) and a.startswith("cpu")):
-                dtype = a
-        return self if dtype is None or as_numpy(dtype) == self.data.dtype else self.astype(dtype)
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, and the
+        keywords ``dtype``, ``device``, ``copy``, as in PyTorch; the only device is the CPU."""
+        args = tuple(a.data.dtype if isinstance(a, Tensor) else a for a in args)
+        dtype, copy = parse_to(args, kwargs, "to")
+        if dtype is not None and dtype != self.data.dtype:
+            return self.astype(dtype)
+        return self.clone() if copy else self
 
     def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.astype(dtype)
+        """The legacy type name (``'tg.FloatTensor'``), or with an argument a conversion to
+        that dtype or legacy type (``tg.LongTensor``, ``'tg.LongTensor'``)."""
+        if dtype is None:
+            return dtypes.legacy_name(self.data.dtype)
+        return self.to(dtypes.from_legacy(dtype))
 
     def float(self) -> "Tensor":
         return self.to(float32)
@@ -202,6 +211,10 @@ class TensorMethods:
         return self.to(bool_)
 
     def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, device=None, non_blocking=False) -> "Tensor":
+        check_device("cuda" if device is None else device, "cuda")
         return self
 
     def clone(self) -> "Tensor":

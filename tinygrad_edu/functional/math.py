@@ -18,7 +18,7 @@ from ..ops.elementwise import Cast, Where
 from ..ops.linalg import MatMul
 from ..ops.loss import LogSoftmax
 from ..dtypes import as_numpy, get_default_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_array
 from .shape import swapaxes
 
 _scalar_types = (int, float, bool, np.number, np.bool_)
@@ -39,9 +39,9 @@ def _operands(a, b):
         elif isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
             return a, b
     if not isinstance(a, Tensor) and not isinstance(a, _scalar_types):
-        a = Tensor(a)
+        a = Tensor._wrap(_to_array(a))
     if not isinstance(b, Tensor) and not isinstance(b, _scalar_types):
-        b = Tensor(b)
+        b = Tensor._wrap(_to_array(b))
     if isinstance(a, Tensor) and isinstance(b, Tensor):
         da, db = a.data.dtype, b.data.dtype
         if da != db:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..device import check_device
 from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
@@ -38,9 +39,11 @@ class Conv2d(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, "Conv2d")
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
@@ -163,9 +166,11 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         dtype = as_numpy(get_default_dtype() if dtype is None else dtype)

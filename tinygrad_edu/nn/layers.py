@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional
+from ..device import check_device
 from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
@@ -45,8 +46,11 @@ class Linear(Module):
     (2, 3)
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
+        check_device(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_empty(out_features, in_features, dtype=dtype))
         if bias:
@@ -104,9 +108,15 @@ class Embedding(Module):
     giving (*, embedding_dim). Initialised from N(0, 1); the padding_idx row is zero."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        device=None,
+        dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None and padding_idx < 0:
             padding_idx += num_embeddings

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import grad_mode as _tape
 from .._tensor_str import Size
-from ..dtypes import as_numpy
+from ..device import check_device, parse_to
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 from . import _hooks
@@ -265,14 +265,11 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """``to(dtype)`` casts floating parameters and buffers in place; 'cpu' is accepted."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if not (isinstance(a, str) and a.startswith("cpu")):
-                dtype = a
+        """``to(dtype)`` casts floating parameters and buffers in place; ``to(device)`` accepts
+        the CPU (the only device) and refuses the others with the reason."""
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        dtype = as_numpy(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dtype}")
         return self._apply_arrays(lambda a: a if a.dtype == dtype else a.astype(dtype))
@@ -284,6 +281,10 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     # -- state -----------------------------------------------------------------------------
