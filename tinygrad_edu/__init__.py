@@ -115,6 +115,7 @@ from .grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from .serialization import load, save
 from .tape import Tape, get_tape
 from .tensor import Tensor
 from .dtypes import (
@@ -182,7 +183,5 @@ def __getattr__(name: str):
 
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("save", "load"):  # torch.save(model.state_dict(), path) ports as tg.save(...)
-        return getattr(importlib.import_module(f"{__name__}.nn"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

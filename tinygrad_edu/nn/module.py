@@ -368,29 +368,3 @@ class Module:
 
 def _as_array(v) -> np.ndarray:
     return v.data if isinstance(v, Tensor) else np.asarray(v)
-
-
-def save(obj: Module | Mapping[str, Any], path) -> None:
-    """Write a module's ``state_dict`` (or any name -> tensor/array mapping) to an ``.npz`` file.
-
-    The file is written to exactly ``path`` (NumPy's savez would append ``.npz`` otherwise);
-    read it back with ``nn.load`` and ``module.load_state_dict``.
-
-    >>> import tempfile, os
-    >>> from tinygrad_edu import nn
-    >>> m = nn.Linear(2, 1)
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
-    >>> nn.save(m, path)
-    >>> m.load_state_dict(nn.load(path))
-    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
-    """
-    state = obj.state_dict() if isinstance(obj, Module) else obj
-    arrays = {k: _as_array(v) for k, v in state.items()}
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def load(path) -> collections.OrderedDict[str, Tensor]:
-    """Read an ``.npz`` written by ``nn.save``: an ordered dict of name -> Tensor."""
-    with np.load(path, allow_pickle=False) as z:
-        return collections.OrderedDict((k, Tensor._wrap(z[k])) for k in z.files)
