@@ -9,7 +9,7 @@
 >>> loss = nn.CrossEntropyLoss()(model(tg.randn(5, 4)), tg.tensor([0, 1, 2, 0, 1]))
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(8, 4)
+tg.Size([8, 4])
 """
 
 from . import functional, init

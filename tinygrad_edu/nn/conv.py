@@ -25,7 +25,7 @@ class Conv2d(Module):
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu import nn
     >>> nn.Conv2d(1, 16, 3, padding=1)(tg.zeros(8, 1, 28, 28)).shape
-    (8, 16, 28, 28)
+    tg.Size([8, 16, 28, 28])
     """
 
     def __init__(

@@ -106,7 +106,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> import tinygrad_edu as tg
     >>> import tinygrad_edu.nn.functional as F
     >>> F.linear(tg.ones(2, 3), tg.ones(4, 3), tg.zeros(4)).shape
-    (2, 4)
+    tg.Size([2, 4])
     """
     if weight.ndim != 2 or input.ndim == 0:
         raise ValueError(

@@ -43,7 +43,7 @@ class Linear(Module):
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu import nn
     >>> nn.Linear(4, 3)(tg.ones(2, 4)).shape
-    (2, 3)
+    tg.Size([2, 3])
     """
 
     def __init__(

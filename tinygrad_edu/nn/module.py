@@ -40,7 +40,7 @@ class Module:
     >>> [name for name, _ in m.named_parameters()]
     ['w']
     >>> m(tg.tensor([1.0, 2.0]))
-    tensor([1., 2.], grad_fn=<Mul>)
+    tensor([1., 2.], grad_fn=<MulBackward0>)
     """
 
     training: bool

@@ -17,7 +17,7 @@ class Parameter(Tensor):
     >>> from tinygrad_edu import nn
     >>> p = nn.Parameter(tg.zeros(3))
     >>> p.requires_grad, p.shape
-    (True, (3,))
+    (True, tg.Size([3]))
     """
 
     __slots__ = ()

@@ -42,7 +42,7 @@ class Optimizer:
     >>> (w * w).sum().backward()
     >>> opt.step(); opt.zero_grad()
     >>> w
-    tensor([0.8, 1.6], requires_grad=True)
+    tensor([0.8000, 1.6000], requires_grad=True)
     """
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
