@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import tinygrad_edu as tg
-from tinygrad_edu import tape as _tape
+from tinygrad_edu.grad_mode import _modes
 
 # No deadlines anywhere: tests assert behaviour, never speed (a loaded CI box is slow).
 settings.register_profile(
@@ -64,11 +64,11 @@ def tape_hygiene(request):
             f"alive, e.g. in a global or a fixture):\n{listing}"
         )
         tg.get_tape().clear()
-    if not tg.is_grad_enabled():
+    if not tg.is_grad_enabled() or tg.is_inference_mode_enabled():
         problems.append("the test left grad mode off (a no_grad() that was never exited)")
-        _tape._state.grad_enabled = True
+        _modes.grad_enabled, _modes.inference = True, False
     if tg.is_anomaly_enabled():
         problems.append("the test left anomaly detection on")
-        _tape._state.anomaly = False
+        _modes.anomaly = False
     if problems and not failed:
         pytest.fail("hygiene: " + "; ".join(problems), pytrace=False)

@@ -86,7 +86,8 @@ def test_backward_on_a_tensor_that_does_not_require_grad() -> None:
     lambda: tg.tensor([True], requires_grad=True),
     lambda: tg.tensor([1, 2]).requires_grad_(),
     lambda: tg.arange(3, requires_grad=True),
-    lambda: tg.Tensor(np.array([1, 2], dtype=np.int32), requires_grad=True),
+    lambda: tg.tensor(np.array([1, 2], dtype=np.int32), requires_grad=True),
+    lambda: tg.LongTensor([1, 2]).requires_grad_(),
 ])
 def test_requires_grad_on_an_integer_tensor(make) -> None:
     with raises(TypeError, "only floating-point tensors can require gradients", "int", "float"):

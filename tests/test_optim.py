@@ -109,9 +109,9 @@ def test_bad_parameter_lists_raise_clear_errors():
         optim.Adam([1.0])
     with pytest.raises(ValueError, match="non-leaf"):
         optim.SGD([w * 2.0], lr=0.1)
-    with pytest.raises(TypeError, match="dtype int64"):
+    with pytest.raises(TypeError, match="dtype tg.int64"):
         optim.SGD([tg.tensor([1, 2])], lr=0.1)
-    with pytest.raises(TypeError, match="dtype complex128; only real floating-point"):
+    with pytest.raises(TypeError, match="dtype tg.complex128; only real floating-point"):
         optim.Adam([tg.tensor([1j, 2.0], requires_grad=True)])
     with pytest.raises(ValueError, match="appears twice"):
         optim.SGD([w, w], lr=0.1)

@@ -24,8 +24,16 @@ import numpy as np
 
 from . import functional, ops, viz
 from ._random import default_generator, manual_seed, seed
+from ._tensor_str import Size, set_printoptions
+from .device import accelerator, backends, cuda, device
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    LongTensor,
     arange,
     as_tensor,
     empty,
@@ -115,11 +123,14 @@ from .grad_mode import (
     AnomalyError,
     detect_anomaly,
     enable_grad,
+    inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
+from .serialization import load, save
 from .tape import Tape, get_tape
 from .tensor import Tensor
 from .dtypes import (
@@ -189,7 +200,5 @@ def __getattr__(name: str):
 
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
-    if name in ("save", "load"):  # torch.save(model.state_dict(), path) ports as tg.save(...)
-        return getattr(importlib.import_module(f"{__name__}.nn"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

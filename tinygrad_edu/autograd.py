@@ -55,8 +55,8 @@ def grad(
     for i, o in enumerate(outs):
         if not o.requires_grad:
             raise RuntimeError(
-                f"grad: output {i} (shape {o.shape}) does not require grad: it does not depend "
-                "on any tensor that requires grad (or was computed under no_grad)"
+                f"grad: output {i} (shape {tuple(o.shape)}) does not require grad: it does "
+                "not depend on any tensor that requires grad (or was computed under no_grad)"
             )
     seeds = [_initial_grad(o, g, "grad") for o, g in zip(outs, gouts)]
     if retain_graph is None:
@@ -70,8 +70,8 @@ def grad(
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
-                    f"grad: input {i} (shape {t.shape}) was not used to compute the outputs; "
-                    "pass allow_unused=True to get None for it"
+                    f"grad: input {i} (shape {tuple(t.shape)}) was not used to compute the "
+                    "outputs; pass allow_unused=True to get None for it"
                 )
         elif not create_graph:
             g = Tensor._wrap(g.data)
@@ -152,7 +152,7 @@ def hessian(f: Callable, x: Tensor) -> Tensor:
     def gradient(z):
         out = f(z)
         if out.data.size != 1:
-            raise ValueError(f"hessian: f must return a scalar, got shape {out.shape}")
+            raise ValueError(f"hessian: f must return a scalar, got shape {tuple(out.shape)}")
         (g,) = grad(out, z, create_graph=True)
         return g
 
@@ -162,7 +162,7 @@ def hessian(f: Callable, x: Tensor) -> Tensor:
 def hvp(f: Callable, x: Tensor, v) -> tuple[Tensor, Tensor]:
     """(f(x), H v): the Hessian-vector product by double backward, without forming H."""
     x = _fresh(x)
-    v = v if isinstance(v, Tensor) else Tensor(np.asarray(v, dtype=x.dtype))
+    v = v if isinstance(v, Tensor) else Tensor._wrap(np.array(v, dtype=x.data.dtype))
     y = f(x)
     (g,) = grad(y, x, create_graph=True)
     (hv,) = grad((g * v).sum(), x)

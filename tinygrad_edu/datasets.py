@@ -14,7 +14,7 @@ int64 labels, or a ``TensorDataset`` with ``as_dataset=True``.
 >>> from tinygrad_edu import datasets
 >>> X, y = datasets.load_digits(as_image=True)
 >>> X.shape, X.dtype, y.shape, y.dtype
-((1797, 1, 8, 8), dtype('float32'), (1797,), dtype('int64'))
+(tg.Size([1797, 1, 8, 8]), tg.float32, tg.Size([1797]), tg.int64)
 """
 
 from __future__ import annotations

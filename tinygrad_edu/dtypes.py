@@ -1,33 +1,141 @@
 """Dtypes by their PyTorch names, the default float dtype (float32, as in PyTorch), and
-PyTorch's type promotion: the one rule every op uses to pick the dtype of its result."""
+PyTorch's type promotion: the one rule every op uses to pick the dtype of its result.
+
+``tg.float32`` and ``x.dtype`` are ``dtype`` objects: they print as PyTorch's do
+(``tg.float32``) and stand in for NumPy's dtype everywhere (``x.dtype == np.float32``,
+``np.zeros(3, dtype=tg.float32)``). Inside the engine arrays keep NumPy's own dtypes;
+``as_numpy`` turns either kind into NumPy's.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-float16 = np.dtype("float16")
-float32 = np.dtype("float32")
-float64 = np.dtype("float64")
-int8 = np.dtype("int8")
-int16 = np.dtype("int16")
-int32 = np.dtype("int32")
-int64 = np.dtype("int64")
-uint8 = np.dtype("uint8")
-bool_ = np.dtype("bool")
+
+class dtype:
+    """An element type, printed by its PyTorch name.
+
+    ``.dtype`` is the NumPy dtype it stands for, which is how NumPy accepts it wherever a
+    dtype goes; it compares and hashes equal to that dtype, and NumPy's attributes (``kind``,
+    ``itemsize``, ``name``, ...) read through.
+
+    >>> import numpy as np, tinygrad_edu as tg
+    >>> tg.tensor([1.0]).dtype, tg.float32 == np.float32, np.zeros(1, tg.float64).dtype
+    (tg.float32, True, dtype('float64'))
+    """
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, np_dtype: np.dtype) -> None:
+        self.dtype = np_dtype
+
+    def __repr__(self) -> str:
+        return f"tg.{self.dtype.name}"
+
+    __str__ = __repr__
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, dtype):
+            return self.dtype == other.dtype
+        if other is None:  # (np.dtype(None) is float64)
+            return False
+        try:
+            return self.dtype == np.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)
+
+    def __reduce__(self):
+        return of, (self.dtype,)
+
+    def __getattr__(self, name: str):
+        if name == "dtype":  # not set yet (while unpickling)
+            raise AttributeError(name)
+        return getattr(self.dtype, name)
+
+    @property
+    def kind(self) -> str:
+        return self.dtype.kind
+
+    @property
+    def itemsize(self) -> int:
+        return self.dtype.itemsize
+
+    @property
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    @property
+    def is_complex(self) -> bool:
+        return self.dtype.kind == "c"
+
+    @property
+    def is_signed(self) -> bool:
+        return self.dtype.kind in "ifc"
+
+
+_BY_NUMPY: dict[np.dtype, dtype] = {}
+
+
+def of(np_dtype) -> dtype:
+    """The ``dtype`` object for a NumPy dtype (one object per dtype)."""
+    d = _BY_NUMPY.get(np_dtype)
+    if d is None:
+        np_dtype = np.dtype(np_dtype)
+        d = _BY_NUMPY.setdefault(np_dtype, dtype(np_dtype))
+    return d
+
+
+def as_numpy(d) -> np.dtype:
+    """NumPy's dtype for a ``tg`` dtype, a NumPy dtype or type, or a name like 'float32'."""
+    return d.dtype if type(d) is dtype else np.dtype(d)
+
+
+float16 = of(np.float16)
+float32 = of(np.float32)
+float64 = of(np.float64)
+int8 = of(np.int8)
+int16 = of(np.int16)
+int32 = of(np.int32)
+int64 = of(np.int64)
+uint8 = of(np.uint8)
+bool_ = of(np.bool_)
+
+# PyTorch's legacy type names (x.type(), tg.FloatTensor)
+_LEGACY_NAMES = {
+    float32: "FloatTensor", float64: "DoubleTensor", float16: "HalfTensor",
+    int64: "LongTensor", int32: "IntTensor", int16: "ShortTensor", int8: "CharTensor",
+    uint8: "ByteTensor", bool_: "BoolTensor",
+}
+
+
+def legacy_name(np_dtype) -> str:
+    """``'tg.FloatTensor'`` for float32, and so on (``x.type()``)."""
+    return f"tg.{_LEGACY_NAMES.get(np_dtype, of(np_dtype).name)}"
+
+
+def from_legacy(d):
+    """The dtype a legacy type (``tg.LongTensor``) or its name (``'torch.LongTensor'``)
+    stands for; any other dtype spelling as it is."""
+    if isinstance(d, str) and d.endswith("Tensor"):
+        return {name: k for k, name in _LEGACY_NAMES.items()}[d.rsplit(".", 1)[-1]]
+    return d.dtype if isinstance(d, type) and hasattr(d, "dtype") else d
 
 _default_float = float32
 
 
-def set_default_dtype(dtype) -> None:
+def set_default_dtype(d) -> None:
     """Set the float dtype used for Python floats and lists (float32 unless changed)."""
     global _default_float
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
-    _default_float = dtype
+    new = of(as_numpy(d))
+    if new.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {new}")
+    _default_float = new
 
 
-def get_default_dtype() -> np.dtype:
+def get_default_dtype() -> dtype:
     return _default_float
 
 
@@ -75,7 +183,7 @@ def result_type(*operands) -> np.dtype:
         if isinstance(x, (bool, int, float, np.generic)):  # np.float64 is weak, as in torch
             tier, dtype = 2, _scalar_dtype(x)
         else:
-            tier, dtype = (1 if x.ndim == 0 else 0), x.dtype
+            tier, dtype = (1 if x.ndim == 0 else 0), as_numpy(x.dtype)
         old = tiers[tier]
         tiers[tier] = dtype if old is None else promote_types(old, dtype)
     result = None
@@ -89,11 +197,11 @@ def result_type(*operands) -> np.dtype:
 
 def _scalar_dtype(x) -> np.dtype:
     if isinstance(x, (bool, np.bool_)):
-        return bool_
+        return bool_.dtype
     if isinstance(x, (int, np.integer)):
-        return int64
+        return int64.dtype
     if isinstance(x, (float, np.floating)):
-        return _default_float
+        return _default_float.dtype
     return np.asarray(x).dtype  # complex: not a category this engine computes in
 
 
@@ -102,13 +210,13 @@ def data_float_dtype(data) -> np.dtype:
     float elements' dtypes, where a Python float counts as the default dtype and NumPy
     scalars, arrays and tensors keep theirs (``[np.float64(1.0)]`` is float64)."""
     found = _float_in(data)
-    return _default_float if found is None else found
+    return _default_float.dtype if found is None else found
 
 
 def _float_in(data) -> np.dtype | None:
     if isinstance(data, (list, tuple)):
         types = set(map(type, data))
-        found = _default_float if float in types else None
+        found = _default_float.dtype if float in types else None
         if types <= {float, int, bool}:
             return found
         for item in data:
@@ -118,4 +226,4 @@ def _float_in(data) -> np.dtype | None:
                     found = dtype if found is None else promote_types(found, dtype)
         return found
     dtype = getattr(data, "dtype", None)  # a NumPy scalar, an array, a tensor
-    return dtype if dtype is not None and dtype.kind == "f" else None
+    return as_numpy(dtype) if dtype is not None and dtype.kind == "f" else None

@@ -101,7 +101,7 @@ class Context:
             )
         return (
             f"{op}.backward: a tensor that {op} saved for backward (its {what}, shape "
-            f"{t.shape}, {t.dtype}) was modified by {t._vc.last}: it is at version "
+            f"{tuple(t.shape)}, {t.dtype}) was modified by {t._vc.last}: it is at version "
             f"{t._version}, but {op} saved it at version {version}, so its gradient would be "
             f"wrong. Clone it before changing it (x = x.clone()), or change it after "
             f"backward.{created}"
@@ -224,13 +224,13 @@ def inplace_refusal(x: Tensor) -> str:
         return ""  # nothing is recorded: version counters guard what was saved
     if x._record is None:
         return (
-            f"a leaf tensor that requires grad (shape {x.shape}) cannot be changed in place "
-            "while gradients are recorded; use the out-of-place form"
+            f"a leaf tensor that requires grad (shape {tuple(x.shape)}) cannot be changed in "
+            "place while gradients are recorded; use the out-of-place form"
         )
     if x._vc is not None and x._vc.shared:
         return (
-            f"this tensor (shape {x.shape}) shares its memory with another (it is a view, has "
-            "views, or was detached), so the tape cannot follow an in-place change of it; use "
-            "the out-of-place form, or clone() it first"
+            f"this tensor (shape {tuple(x.shape)}) shares its memory with another (it is a "
+            "view, has views, or was detached), so the tape cannot follow an in-place change "
+            "of it; use the out-of-place form, or clone() it first"
         )
     return ""

@@ -9,8 +9,8 @@ its op's backward (the local derivative), and adds what comes out to its inputs'
 Memory: a record dies with its output tensor (the weak reference's callback drops it), and a
 backward releases every record it replays unless ``retain_graph=True``.
 
-This module knows nothing about ``Tensor``: it reads tensors' ``data``, ``requires_grad`` and
-``_record`` and calls ``_sum_to`` and ``_accumulate_grad`` on them.
+This module knows nothing about ``Tensor``: it reads tensors' ``data``, ``requires_grad``,
+``_record`` and ``_hooks`` and calls ``_sum_to``, ``_run_hooks`` and ``_accumulate_grad`` on them.
 """
 
 from __future__ import annotations
@@ -44,6 +44,9 @@ class Record(weakref.ref):
         if self.ctx is None:
             return ()
         return self.ctx.inputs or (self(),)
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward0 record #{self.seq}>"  # PyTorch's grad_fn name
 
     def saved_bytes(self) -> int:
         """Bytes this record keeps alive for backward (0 once released)."""
@@ -147,13 +150,13 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted=None, found=Non
     ``tg.backward_steps``; ``backward`` runs it to the end.
     """
     tape = get_tape()
-    grads = _Gradients(wanted, found)
+    grads = _Gradients(wanted, found, create_graph)
     for t, g in zip(roots, root_grads):
         _check_replayable(tape, t)
         grads.add(t, g)
     for rec in reversed(_records_to_replay(tape, wanted)):
         out = rec()
-        grad_out = None if out is None or rec.ctx is None else grads.take(out)
+        grad_out = None if out is None or rec.ctx is None else grads.take(out, rec)
         if grad_out is None:
             continue  # dead, released meanwhile, or not on a path to the roots
         inputs = rec.inputs
@@ -167,7 +170,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted=None, found=Non
         yield rec, inputs, grad_out, grads_in
         if not retain_graph:
             tape.release(rec)
-    grads.deliver(create_graph)
+    grads.deliver()
 
 
 def _local_backward(rec: Record, grad_out, create_graph: bool) -> tuple:
@@ -192,40 +195,48 @@ def _local_backward(rec: Record, grad_out, create_graph: bool) -> tuple:
 class _Gradients:
     """The gradients gathered so far, by tensor: ``add`` sums, ``take`` removes one.
 
+    A gradient is complete when the replay takes it (a non-leaf's) or delivers it (a leaf's):
+    ``finished`` then runs the tensor's hooks (``register_hook``, ``retain_grad``).
     For ``tg.grad`` (``wanted`` given) it remembers each wanted tensor's gradient when the
     replay takes it, and at the end delivers the rest there instead of into ``.grad``.
     """
 
-    def __init__(self, wanted, found) -> None:
+    def __init__(self, wanted, found, create_graph: bool) -> None:
         self.grads: dict[int, tuple] = {}  # id(tensor) -> (tensor, gradient)
         self.wanted = None if wanted is None else {id(t) for t in wanted}
         self.found = found
+        self.create_graph = create_graph
 
     def add(self, t, g) -> None:
         old = self.grads.get(id(t))
         self.grads[id(t)] = (t, g if old is None else old[1] + g)
 
-    def take(self, t):
+    def take(self, t, rec: Record):
+        """``t``'s gradient, now complete, for the value of ``t`` that ``rec`` produced."""
         entry = self.grads.pop(id(t), None)
         if entry is None:
             return None
+        g = self.finished(t, rec, entry[1])
         if self.wanted is not None and id(t) in self.wanted:
             # (setdefault: after an in-place op the same tensor is taken twice; the first,
             # newest, value is the one asked about)
-            self.found.setdefault(id(t), entry[1])
-        return entry[1]
+            self.found.setdefault(id(t), g)
+        return g
 
-    def deliver(self, create_graph: bool) -> None:
+    def finished(self, t, rec: Record | None, g):
+        return g if t._hooks is None else t._run_hooks(g, rec, self.create_graph)
+
+    def deliver(self) -> None:
         if self.wanted is not None:
-            for key, (_, g) in self.grads.items():
+            for key, (t, g) in self.grads.items():
                 if key in self.wanted:
-                    self.found.setdefault(key, g)
+                    self.found.setdefault(key, self.finished(t, None, g))
             return
         for t, _ in self.grads.values():  # all checked before any .grad changes
             _check_is_leaf(t)
         adopted: set = set()
         for t, g in self.grads.values():
-            t._accumulate_grad(g, create_graph, adopted)
+            t._accumulate_grad(self.finished(t, None, g), self.create_graph, adopted)
 
 
 def _records_to_replay(tape: Tape, wanted) -> list:

@@ -13,14 +13,19 @@ through it the primitives in ``ops``) by a single late import at the bottom of t
 from __future__ import annotations
 
 import copy
+import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
 from . import dtypes
 from ._shapes import unbroadcast
+from ._tensor_str import Size
+from .device import check_device
 from .grad_mode import _modes, user_frame
 from .tensor_methods import TensorMethods, _raw
+from .utils.hooks import RemovableHandle
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -29,7 +34,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return np.array(data, dtype=dtypes.as_numpy(dtype))
     if isinstance(data, np.ndarray):
         return data.copy()
     if isinstance(data, np.generic):
@@ -40,6 +45,20 @@ def _to_array(data, dtype=None) -> np.ndarray:
     elif arr.dtype.kind == "O":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} data {data!r}")
     return arr
+
+
+def _legacy_array(args: tuple, dtype) -> np.ndarray:
+    """The array of ``Tensor(*args)``: sizes give an uninitialised array, data is copied."""
+    sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args or (0,)
+    if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in sizes):
+        return np.empty(sizes, dtypes.as_numpy(dtype))
+    if len(args) == 1 and not isinstance(args[0], numbers.Number):
+        return _to_array(args[0], dtype)
+    raise TypeError(
+        f"Tensor: expects data (a list, array or tensor) or sizes (Tensor(2, 3)), got "
+        f"{', '.join(type(a).__name__ for a in args)}; for a tensor holding one number use "
+        "tg.tensor(value)"
+    )
 
 
 def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
@@ -62,6 +81,19 @@ class _Version:
         self.shared = False  # another tensor (a view, or a detached alias) uses this memory
 
 
+class _Hooks:
+    """What the replay does with a tensor's finished gradient besides passing it on: call the
+    ``register_hook`` functions, each kept with the record that produced the tensor when it
+    was registered (after an in-place op a hook still sees the gradient of the value it was
+    registered on), and keep the gradient in ``.grad`` if ``retain_grad`` was called."""
+
+    __slots__ = ("fns", "retain")
+
+    def __init__(self) -> None:
+        self.fns: dict = {}  # handle id -> (record or None, hook)
+        self.retain = False
+
+
 class Tensor(TensorMethods):
     """An n-dimensional array that can record the ops applied to it and backpropagate.
 
@@ -72,13 +104,18 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_record", "_vc", "__weakref__")
+    __slots__ = ("data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
-    def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
-        self.data = _to_array(data, dtype)
-        self._grad = self._record = self._vc = None
+    def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False) -> None:
+        """PyTorch's ``torch.Tensor(...)``: ``Tensor(data)`` copies data into a tensor of the
+        default float dtype (float32) whatever the data's type, ``Tensor(2, 3)`` makes an
+        uninitialised tensor of that shape and ``Tensor()`` an empty one. ``tg.tensor(data)``
+        keeps integer and bool data as they are."""
+        check_device(device, "Tensor")
+        self.data = _legacy_array(args, dtypes.get_default_dtype() if dtype is None else dtype)
+        self._grad = self._record = self._vc = self._hooks = None
         self.requires_grad = False
         if requires_grad:
             _check_can_require_grad(self.data.dtype, "Tensor(requires_grad=True)")
@@ -89,18 +126,22 @@ class Tensor(TensorMethods):
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
         t.data, t.requires_grad = data, requires_grad
-        t._grad = t._record = t._vc = None
+        t._grad = t._record = t._vc = t._hooks = None
         return t
 
     @property
     def grad(self) -> "Tensor | None":
+        """The gradient a backward accumulated: kept for leaves, and for other tensors only
+        after ``retain_grad()`` (reading it otherwise warns, as in PyTorch)."""
+        if self._grad is None and self._record is not None and not self.retains_grad:
+            warnings.warn(_NON_LEAF_GRAD.format(shape=self.data.shape), UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                value = Tensor(value, dtype=self.data.dtype)
+                value = Tensor._wrap(_to_array(value, self.data.dtype))
             if value.data.shape != self.data.shape:
                 raise ValueError(
                     f"grad: assigned gradient has shape {value.data.shape} but the tensor has "
@@ -121,9 +162,9 @@ class Tensor(TensorMethods):
         """
         if not self.requires_grad:
             raise RuntimeError(
-                f"backward: this tensor (shape {self.shape}) does not require grad and was not "
-                "produced by a recorded op; set requires_grad=True on the leaves you want "
-                "gradients for, and make sure the forward did not run under no_grad()"
+                f"backward: this tensor (shape {tuple(self.shape)}) does not require grad and "
+                "was not produced by a recorded op; set requires_grad=True on the leaves you "
+                "want gradients for, and make sure the forward did not run under no_grad()"
             )
         grad = _initial_grad(self, gradient, "backward")
         if retain_graph is None:
@@ -151,6 +192,68 @@ class Tensor(TensorMethods):
             self._grad = Tensor._wrap(self._grad.data + g.data)
         else:
             self._grad.data += g.data
+
+    # -- gradients of intermediates: hooks and retain_grad --------------------------------------
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is complete in a backward; a tensor
+        it returns replaces the gradient (for a leaf, before it is added to ``.grad``). Returns
+        a handle whose ``remove()`` unregisters the hook.
+
+        >>> import tinygrad_edu as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> y = x * 3
+        >>> handle = y.register_hook(lambda g: g * 10)
+        >>> y.sum().backward()
+        >>> x.grad
+        tensor([30., 30.])
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"register_hook: cannot register a hook on a tensor that doesn't require grad "
+                f"(shape {self.data.shape}); hooks see gradients, and only tensors that require "
+                "grad get one"
+            )
+        hooks = self._hooks = self._hooks or _Hooks()
+        handle = RemovableHandle(hooks.fns)
+        hooks.fns[handle.id] = (self._record, hook)
+        return handle
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's gradient in ``.grad`` in later backwards (summed over
+        backwards, like a leaf's). On a leaf it does nothing: leaves keep theirs anyway."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                f"retain_grad: can't retain_grad on a tensor that has requires_grad=False "
+                f"(shape {self.data.shape}); it gets no gradient"
+            )
+        if self._record is not None:
+            self._hooks = self._hooks or _Hooks()
+            self._hooks.retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._hooks is not None and self._hooks.retain
+
+    def _run_hooks(self, g: "Tensor", rec, create_graph: bool) -> "Tensor":
+        """This tensor's gradient ``g`` is complete (``rec`` produced the value it belongs
+        to; None for a leaf): run the hooks registered on that value, in order, each seeing
+        the previous one's result, then retain it. Hooks run with recording on only under
+        ``create_graph``, like the ops' backwards. What a hook saw or returned may be kept by
+        the user, so the gradient passed on is then a copy that ``.grad`` may own."""
+        mode, _modes.grad_enabled = _modes.grad_enabled, create_graph
+        try:
+            hooks = [hook for hook_rec, hook in self._hooks.fns.values() if hook_rec is rec]
+            for hook in hooks:
+                new = hook(g)
+                if new is not None:
+                    g = _checked_hook_result(hook, new, g)
+            if hooks and not g.requires_grad:
+                g = Tensor._wrap(g.data.copy())
+            if self._hooks.retain and rec is not None and rec is self._record:
+                self._grad = g.clone() if self._grad is None else self._grad + g
+        finally:
+            _modes.grad_enabled = mode
+        return g
 
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
@@ -239,13 +342,13 @@ class Tensor(TensorMethods):
         if _modes.grad_enabled and self.requires_grad:
             if self._record is None:
                 raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being "
-                    "changed in place while gradients are recorded; wrap the update in "
+                    f"{op}: a leaf tensor that requires grad (shape {tuple(self.shape)}) is "
+                    "being changed in place while gradients are recorded; wrap the update in "
                     "`with tg.no_grad():` (as optimizers do) or work on x.detach()"
                 )
             raise RuntimeError(
                 f"{op}: in-place change of a tensor that is part of the recorded graph (shape "
-                f"{self.shape}); use the out-of-place form (x = x + y), or detach() first"
+                f"{tuple(self.shape)}); use the out-of-place form (x = x + y), or detach() first"
             )
 
     # -- arithmetic operators: each one is a primitive (or a composite) in ops ---------------
@@ -321,24 +424,50 @@ def _refuse_recorded_operand(other, op: str) -> None:
         )
 
 
+def _checked_hook_result(hook, new, g: Tensor) -> Tensor:
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not isinstance(new, Tensor):
+        raise TypeError(
+            f"register_hook: hook {name!r} returned {type(new).__name__}; a hook returns a "
+            "Tensor (the new gradient) or None (keep the gradient)"
+        )
+    if new.data.shape != g.data.shape or new.data.dtype != g.data.dtype:
+        raise RuntimeError(
+            f"register_hook: hook {name!r} changed the gradient from shape {g.data.shape}, "
+            f"{g.data.dtype} to shape {new.data.shape}, {new.data.dtype}; a replacement "
+            "gradient must keep both"
+        )
+    return new
+
+
+_NON_LEAF_GRAD = (
+    "The .grad attribute of a tensor that is not a leaf (shape {shape}) is being accessed: "
+    "backward() fills .grad only for leaves. Call .retain_grad() on it before the backward to "
+    "keep its gradient, or read the .grad of the leaf tensor you meant."
+)
+
+
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     """The seed gradient of a backward: ones for a one-element output, else ``gradient``."""
     if gradient is None:
         if t.data.size != 1:
             raise RuntimeError(
-                f"{op}: output has shape {t.shape}, so backward() needs a `gradient` argument of "
-                "that shape (the vector in the vector-Jacobian product); for a loss, reduce it "
-                "to a scalar first, e.g. loss.sum().backward() or loss.mean().backward()"
+                f"{op}: output has shape {tuple(t.shape)}, so backward() needs a `gradient` "
+                "argument of that shape (the vector in the vector-Jacobian product); for a "
+                "loss, reduce it to a scalar first, e.g. loss.sum().backward() or "
+                "loss.mean().backward()"
             )
         return Tensor._wrap(np.ones_like(t.data))
-    g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
+    g = gradient
+    if not isinstance(g, Tensor):
+        g = Tensor._wrap(np.asarray(g, t.data.dtype))
     if g.data.shape != t.data.shape:
         raise RuntimeError(
-            f"{op}: gradient has shape {g.data.shape} but the output has shape {t.shape}; "
+            f"{op}: gradient has shape {g.data.shape} but the output has shape {tuple(t.shape)}; "
             "pass a gradient of exactly the output's shape"
         )
     if not g.requires_grad:
-        g = Tensor._wrap(np.array(g.data, dtype=t.dtype))  # a private copy: never alias the caller's
+        g = Tensor._wrap(np.array(g.data, dtype=t.data.dtype))  # a private copy: never alias the caller's
     return g
 
 

@@ -13,7 +13,10 @@ import numbers
 import numpy as np
 
 from ._shapes import normalize_axis
-from .dtypes import bool_, float16, float32, float64, int32, int64
+from ._tensor_str import Size, tensor_repr
+from . import dtypes
+from .device import CPU, check_device, parse_to
+from .dtypes import as_numpy, bool_, float16, float32, float64, int32, int64
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
 Tensor = functional = None
@@ -38,38 +41,34 @@ class TensorMethods:
         return self._record
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+    def shape(self) -> Size:
+        return Size(self.data.shape)
 
     @property
     def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
+    def dtype(self) -> dtypes.dtype:
+        return dtypes.of(self.data.dtype)
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        return CPU
+
+    is_cuda = False
+
+    def get_device(self) -> int:
+        return -1  # PyTorch's answer for a CPU tensor
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extras = []
-        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
-            extras.append(f"dtype={self.data.dtype}")
-        if self._record is not None:
-            extras.append(f"grad_fn=<{self._record.name}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        tail = "".join(", " + e for e in extras)
-        return f"tensor({body}{tail})"
+        return tensor_repr(self)
 
-    def retain_grad(self) -> None:  # pragma: no cover - documented gap
-        raise NotImplementedError(
-            "retain_grad: not supported; use tg.grad(loss, [tensor]) to get the gradient of an "
-            "intermediate tensor"
-        )
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats like its number (``f"{loss:.4f}"``), as in PyTorch."""
+        if self.data.ndim == 0 and not self._is_parameter:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
 
     # -- PyTorch's in-place methods --------------------------------------------------------------
     def add_(self, other, alpha=1):
@@ -148,7 +147,7 @@ class TensorMethods:
     def size(self, dim: int | None = None):
         """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
         if dim is None:
-            return self.data.shape
+            return Size(self.data.shape)
         return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
 
     def numel(self) -> int:
@@ -166,20 +165,23 @@ class TensorMethods:
 
     # -- dtype conversions --------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
-        return functional.cast(self, np.dtype(dtype))
+        return functional.cast(self, as_numpy(dtype))
 
     def to(self, *args, **kwargs) -> "Tensor":
-        """``to(dtype)``; a device argument ('cpu') is accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif not (isinstance(a, str) and a.startswith("cpu")):
-                dtype = a
-        return self if dtype is None or np.dtype(dtype) == self.dtype else self.astype(dtype)
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, and the
+        keywords ``dtype``, ``device``, ``copy``, as in PyTorch; the only device is the CPU."""
+        args = tuple(a.data.dtype if isinstance(a, Tensor) else a for a in args)
+        dtype, copy = parse_to(args, kwargs, "to")
+        if dtype is not None and dtype != self.data.dtype:
+            return self.astype(dtype)
+        return self.clone() if copy else self
 
     def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.astype(dtype)
+        """The legacy type name (``'tg.FloatTensor'``), or with an argument a conversion to
+        that dtype or legacy type (``tg.LongTensor``, ``'tg.LongTensor'``)."""
+        if dtype is None:
+            return dtypes.legacy_name(self.data.dtype)
+        return self.to(dtypes.from_legacy(dtype))
 
     def float(self) -> "Tensor":
         return self.to(float32)
@@ -200,6 +202,10 @@ class TensorMethods:
         return self.to(bool_)
 
     def cpu(self) -> "Tensor":
+        return self
+
+    def cuda(self, device=None, non_blocking=False) -> "Tensor":
+        check_device("cuda" if device is None else device, "cuda")
         return self
 
     def clone(self) -> "Tensor":

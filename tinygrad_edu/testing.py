@@ -228,7 +228,8 @@ def check_op_on(
         if g is not None and (x.grad is None or not np.allclose(x.grad.data, g.data, 1e-12, 1e-12)):
             _fail(name, arrays_in, "backward()", f"input {i}: .grad differs from tg.grad")
         if x.grad is not None and (x.grad.shape != x.shape or x.grad.dtype != x.dtype):
-            _fail(name, arrays_in, "backward()", f"input {i}: .grad is {x.grad.shape} {x.grad.dtype}")
+            got = f"input {i}: .grad is {x.grad.data.shape} {x.grad.dtype}"
+            _fail(name, arrays_in, "backward()", got)
         x.grad = None
     del out, grads
 

@@ -17,8 +17,8 @@ from ..ops import elementwise as ew, reduce as rd
 from ..ops.elementwise import Cast, Where
 from ..ops.linalg import MatMul
 from ..ops.loss import LogSoftmax
-from ..dtypes import get_default_dtype, result_type
-from ..tensor import Tensor
+from ..dtypes import as_numpy, get_default_dtype, result_type
+from ..tensor import Tensor, _to_array
 from .shape import swapaxes
 
 
@@ -29,7 +29,7 @@ def _operand(x):
         return x.item()
     if isinstance(x, (Tensor, bool, int, float)):
         return x
-    return Tensor(x)
+    return Tensor._wrap(_to_array(x))
 
 
 def _promote(*operands, floating: bool = False) -> tuple:
@@ -39,7 +39,7 @@ def _promote(*operands, floating: bool = False) -> tuple:
     which NumPy keeps weak, so they take that dtype."""
     dtype = result_type(*[x for x in operands if x is not None])
     if floating and dtype.kind != "f":
-        dtype = get_default_dtype()
+        dtype = get_default_dtype().dtype
     return tuple(
         Cast.apply(x, dtype) if isinstance(x, Tensor) and x.data.dtype != dtype else x
         for x in operands
@@ -127,7 +127,7 @@ def round(x, decimals=0): return _step(x, np.round, decimals=decimals)  # noqa: 
 def _floating(x):
     """An integer or bool tensor meets a float function as the default float dtype (PyTorch's
     rule; NumPy would pick float64, or float16 for int8)."""
-    return x if x.data.dtype.kind == "f" else Cast.apply(x, get_default_dtype())
+    return x if x.data.dtype.kind == "f" else Cast.apply(x, get_default_dtype().dtype)
 
 
 def neg(x): return ew.Neg.apply(x)
@@ -165,7 +165,7 @@ clamp = clip
 
 
 def cast(x, dtype):
-    dtype = np.dtype(dtype)
+    dtype = as_numpy(dtype)
     if x.data.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
@@ -252,7 +252,7 @@ def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
         return Tensor._wrap(np.add.reduce(x.data, axis=axes, keepdims=True))
     m = np.max(x.data, axis=axes, keepdims=True)
     if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype, copy=False)
     return Tensor._wrap(m)
 
 
@@ -285,15 +285,15 @@ def matmul(a, b):
     b = b if isinstance(b, Tensor) else Tensor(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: both operands need at least one dimension "
-            "(use * for scalars)"
+            f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: both operands need at least one "
+            "dimension (use * for scalars)"
         )
     k_a = a.shape[-1]
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
         raise ValueError(
-            f"matmul: {a.shape} @ {b.shape}: inner dimensions {k_a} and {k_b} differ "
-            "(the last dim of the left operand must equal the second-to-last of the right; "
+            f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {k_a} and {k_b} "
+            "differ (the last dim of the left operand must equal the second-to-last of the right; "
             "transpose one of them?)"
         )
     if a.ndim > 2 and b.ndim > 2:
@@ -301,8 +301,8 @@ def matmul(a, b):
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ValueError(
-                f"matmul: {a.shape} @ {b.shape}: batch dimensions {a.shape[:-2]} and "
-                f"{b.shape[:-2]} cannot be broadcast together"
+                f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions "
+                f"{a.shape[:-2]} and {b.shape[:-2]} cannot be broadcast together"
             ) from None
     if a.dtype != b.dtype:
         a, b = _promote(a, b)  # (PyTorch refuses; the promoted product is what a cast gives)

@@ -36,7 +36,7 @@ def reshape(x, shape):
         bad = (known != n) if -1 not in shape else (known == 0 or n % known != 0)
     if bad:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {x.shape} ({n} elements) into "
+            f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} ({n} elements) into "
             f"{shape}; the new shape must hold exactly {n} elements (at most one -1)"
         )
     return Reshape.apply(x, shape)
@@ -47,7 +47,7 @@ def permute(x, dims):
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)) or len(dims) != x.ndim:
         raise ValueError(
             f"permute: dims {dims} is not a permutation of the {x.ndim} dimensions of a tensor "
-            f"of shape {x.shape}"
+            f"of shape {tuple(x.shape)}"
         )
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
@@ -70,7 +70,7 @@ def broadcast_to(x, shape):
         return x
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
         raise ValueError(
-            f"broadcast_to: a tensor of shape {x.shape} cannot be expanded to {shape}; only "
+            f"broadcast_to: a tensor of shape {tuple(x.shape)} cannot be expanded to {shape}; only "
             "size-1 dimensions can grow"
         )
     return BroadcastTo.apply(x, shape)
@@ -142,7 +142,8 @@ def getitem(x, index):
     try:
         out = GetItem.apply(x, index)
     except IndexError as e:
-        raise IndexError(f"getitem: index {index!r} on a tensor of shape {x.shape}: {e}") from None
+        shape = tuple(x.shape)
+        raise IndexError(f"getitem: index {index!r} on a tensor of shape {shape}: {e}") from None
     if not _is_basic(index):
         out._vc = None  # advanced indexing copies: changing the copy must not invalidate x
     return out
@@ -187,7 +188,7 @@ def pad(x, pad_width, value=0.0):
         widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2))
     except ValueError:
         raise ValueError(
-            f"pad: pad_width {pad_width} does not fit a tensor of shape {x.shape}: give one "
+            f"pad: pad_width {pad_width} does not fit a tensor of shape {tuple(x.shape)}: give one "
             f"(before, after) pair per dimension ({x.ndim} of them), one pair, or one int"
         ) from None
     if (widths < 0).any():
@@ -228,7 +229,9 @@ def split(x, split_size, dim=0):
     else:
         sizes = list(split_size)
         if sum(sizes) != n:
-            raise ValueError(f"split: sizes {sizes} do not add up to {n} (dim {d} of {x.shape})")
+            raise ValueError(
+                f"split: sizes {sizes} do not add up to {n} (dim {d} of {tuple(x.shape)})"
+            )
     out, start = [], 0
     lead = (slice(None),) * d
     for s in sizes:

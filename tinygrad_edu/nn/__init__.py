@@ -1,6 +1,7 @@
 """tinygrad_edu.nn mirrors torch.nn: Module, Parameter, layers, losses, and the submodules
 ``functional`` (import it as F) and ``init``. Weights move to and from PyTorch with
-``{k: v.numpy() for k, v in model.state_dict().items()}``; ``nn.save`` / ``nn.load`` use .npz.
+``{k: v.numpy() for k, v in model.state_dict().items()}``; ``nn.save`` / ``nn.load`` (also
+``tg.save`` / ``tg.load``) use .npz.
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import nn
@@ -8,7 +9,7 @@
 >>> loss = nn.CrossEntropyLoss()(model(tg.randn(5, 4)), tg.tensor([0, 1, 2, 0, 1]))
 >>> loss.backward()
 >>> model[0].weight.grad.shape
-(8, 4)
+tg.Size([8, 4])
 """
 
 from . import functional, init
@@ -31,7 +32,8 @@ from .layers import (
     Tanh,
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .module import IncompatibleKeys, Module, load, save
+from ..serialization import load, save
+from .module import IncompatibleKeys, Module
 from .parameter import Parameter
 
 __all__ = [

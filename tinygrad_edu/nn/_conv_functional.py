@@ -50,7 +50,7 @@ def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
     if ndim == 3:
         return functional.unsqueeze(input, 0), True
     raise ValueError(
-        f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}"
+        f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {tuple(input.shape)}"
     )
 
 
@@ -80,7 +80,8 @@ def conv2d(
     x, unbatched = _batched(input, "conv2d")
     if weight.data.ndim != 4:
         raise ValueError(
-            f"conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape {weight.shape}"
+            "conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape "
+            f"{tuple(weight.shape)}"
         )
     n, c, _, _ = x.shape
     c_out, c_per_group, kh, kw = weight.shape
@@ -91,9 +92,9 @@ def conv2d(
         )
     if c_per_group * groups != c:
         raise ValueError(
-            f"conv2d: input has {c} channels (shape {input.shape}) but the weight of shape "
-            f"{weight.shape} with groups={groups} expects {c_per_group * groups}; check C_in "
-            "of the layer or the input's channel dimension (dim 1)"
+            f"conv2d: input has {c} channels (shape {tuple(input.shape)}) but the weight of "
+            f"shape {tuple(weight.shape)} with groups={groups} expects {c_per_group * groups}; "
+            "check C_in of the layer or the input's channel dimension (dim 1)"
         )
     g = _window(x.shape, (kh, kw), stride, padding, dilation, "conv2d")
     ho = out_size(x.shape[2], kh, g.sh, g.ph, g.dh)
@@ -183,7 +184,7 @@ def avg_pool2d(
         counts = np.outer(
             _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
         )
-        out = total / Tensor._wrap(counts[:, :, None].astype(x.dtype))
+        out = total / Tensor._wrap(counts[:, :, None].astype(x.data.dtype))
     out = functional.permute(out, (0, 3, 1, 2))
     return functional.squeeze(out, 0) if unbatched else out
 

@@ -31,14 +31,14 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def _as_target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    return _wrap(np.asarray(target, dtype=like.dtype))
+    return _wrap(np.asarray(target, dtype=like.data.dtype))
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
     if input.shape != target.shape:
         warnings.warn(
-            f"{op}: target size {target.shape} differs from input size {input.shape}; they "
-            "will be broadcast, which is likely not what you want",
+            f"{op}: target size {tuple(target.shape)} differs from input size "
+            f"{tuple(input.shape)}; they will be broadcast, which is likely not what you want",
             stacklevel=3,
         )
 
@@ -143,7 +143,8 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
         )
     if t.shape != tshape:
         raise ValueError(
-            f"{op}: input of shape {input.shape} needs a target of shape {tshape}, got {t.shape}"
+            f"{op}: input of shape {tuple(input.shape)} needs a target of shape {tshape}, "
+            f"got {t.shape}"
         )
     n_classes = flat.shape[1]
     t = t.reshape(-1)
@@ -155,10 +156,10 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
     w = None
     if not all_kept:
-        w = keep.astype(input.dtype)
+        w = keep.astype(input.data.dtype)
     if weight is not None:
         wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
-        w = wc.astype(input.dtype) if w is None else w * wc.astype(input.dtype)
+        w = wc.astype(input.data.dtype) if w is None else w * wc.astype(input.data.dtype)
     return flat, safe_t, w, tshape
 
 
@@ -210,7 +211,7 @@ def cross_entropy(
     )
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
-    per_class = logp if w is None else logp * _wrap(w.astype(input.dtype).reshape(wshape))
+    per_class = logp if w is None else logp * _wrap(w.astype(input.data.dtype).reshape(wshape))
     smooth = -per_class.sum(class_dim)
     if not keep.all():
         smooth = functional.where(keep, smooth, 0.0)
@@ -255,7 +256,8 @@ def binary_cross_entropy(
     target = _as_target(target, input)
     if input.shape != target.shape:
         raise ValueError(
-            f"binary_cross_entropy: target size {target.shape} must match input size {input.shape}"
+            f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
+            f"{tuple(input.shape)}"
         )
     inside = (input.data >= 0) & (input.data <= 1)  # (False at NaN, as PyTorch requires)
     if not inside.all():
@@ -286,10 +288,10 @@ def binary_cross_entropy_with_logits(
     target = _as_target(target, input)
     if input.shape != target.shape:
         raise ValueError(
-            f"binary_cross_entropy_with_logits: target size {target.shape} must match input "
-            f"size {input.shape}"
+            f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
+            f"input size {tuple(input.shape)}"
         )
-    m = (input.data >= 0).astype(input.dtype)
+    m = (input.data >= 0).astype(input.data.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|
     relu_neg = input * _wrap(m - 1.0)  # max(-x, 0)
     softplus_neg = functional.log(functional.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))

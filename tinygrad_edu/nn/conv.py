@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..dtypes import get_default_dtype
+from ..device import check_device
+from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -24,7 +25,7 @@ class Conv2d(Module):
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu import nn
     >>> nn.Conv2d(1, 16, 3, padding=1)(tg.zeros(8, 1, 28, 28)).shape
-    (8, 16, 28, 28)
+    tg.Size([8, 16, 28, 28])
     """
 
     def __init__(
@@ -38,9 +39,11 @@ class Conv2d(Module):
         groups: int = 1,
         bias: bool = True,
         padding_mode: str = "zeros",
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, "Conv2d")
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
@@ -56,7 +59,7 @@ class Conv2d(Module):
         self.padding = _pair(padding, "padding", "Conv2d")
         self.dilation = _pair(dilation, "dilation", "Conv2d")
         self.groups = groups
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = as_numpy(get_default_dtype() if dtype is None else dtype)
         shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:
@@ -163,12 +166,14 @@ class _BatchNorm(Module):
         momentum: float | None = 0.1,
         affine: bool = True,
         track_running_stats: bool = True,
+        device=None,
         dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        dtype = get_default_dtype() if dtype is None else np.dtype(dtype)
+        dtype = as_numpy(get_default_dtype() if dtype is None else dtype)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=dtype))
             self.bias = Parameter(np.zeros(num_features, dtype=dtype))
@@ -193,7 +198,7 @@ class _BatchNorm(Module):
         if input.ndim not in self._dims or input.shape[1] != self.num_features:
             raise ValueError(
                 f"{type(self).__name__}: expected a {' or '.join(f'{d}-D' for d in self._dims)} input "
-                f"with {self.num_features} channels in dim 1, got shape {input.shape}"
+                f"with {self.num_features} channels in dim 1, got shape {tuple(input.shape)}"
             )
         use_batch_stats = self.training or self.running_mean is None
         track = self.training and self.track_running_stats

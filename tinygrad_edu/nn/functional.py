@@ -106,23 +106,24 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> import tinygrad_edu as tg
     >>> import tinygrad_edu.nn.functional as F
     >>> F.linear(tg.ones(2, 3), tg.ones(4, 3), tg.zeros(4)).shape
-    (2, 4)
+    tg.Size([2, 4])
     """
     if weight.ndim != 2 or input.ndim == 0:
         raise ValueError(
-            f"linear: input of shape {input.shape} and weight of shape {weight.shape}: the "
-            "weight must be (out_features, in_features) and the input (..., in_features)"
+            f"linear: input of shape {tuple(input.shape)} and weight of shape "
+            f"{tuple(weight.shape)}: the weight must be (out_features, in_features) and the "
+            "input (..., in_features)"
         )
     if input.shape[-1] != weight.shape[1]:
         raise ValueError(
-            f"linear: input of shape {input.shape} has {input.shape[-1]} features but the "
-            f"weight of shape {weight.shape} expects {weight.shape[1]} "
+            f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} features but "
+            f"the weight of shape {tuple(weight.shape)} expects {weight.shape[1]} "
             "(weight is (out_features, in_features))"
         )
     if bias is not None and bias.shape != weight.shape[:1]:
         raise ValueError(
-            f"linear: bias of shape {bias.shape} does not fit the weight of shape "
-            f"{weight.shape}: it needs shape ({weight.shape[0]},), one per output feature"
+            f"linear: bias of shape {tuple(bias.shape)} does not fit the weight of shape "
+            f"{tuple(weight.shape)}: it needs shape ({weight.shape[0]},), one per output feature"
         )
     if bias is None:
         input, weight = _promote(input, weight)
@@ -140,7 +141,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1.0:
         return input * 0.0
     keep = default_generator().random(input.shape, dtype=np.float32) >= p
-    scale = (keep * (1.0 / (1.0 - p))).astype(input.dtype, copy=False)
+    scale = (keep * (1.0 / (1.0 - p))).astype(input.data.dtype, copy=False)
     return input * _wrap(scale)
 
 
@@ -210,7 +211,7 @@ def batch_norm(
         if n <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
-                f"of shape {input.shape}"
+                f"of shape {tuple(input.shape)}"
             )
         mean = input.mean(axes, keepdim=True)
         centred = input - mean
@@ -249,6 +250,6 @@ def _check_batch_norm(input: Tensor, **per_channel: Tensor | None) -> None:
     for name, t in per_channel.items():
         if t is not None and t.shape != (channels,):
             raise ValueError(
-                f"batch_norm: {name} has shape {t.shape} but the input (shape {input.shape}) "
+                f"batch_norm: {name} has shape {tuple(t.shape)} but the input (shape {tuple(input.shape)}) "
                 f"has {channels} channels in dim 1; it must have shape ({channels},)"
             )

@@ -65,7 +65,7 @@ def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
     if tensor.ndim < 2:
         raise ValueError(
             f"fan in and fan out can not be computed for a tensor with fewer than 2 dimensions "
-            f"(shape {tensor.shape})"
+            f"(shape {tuple(tensor.shape)})"
         )
     receptive = int(np.prod(tensor.shape[2:])) if tensor.ndim > 2 else 1
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive

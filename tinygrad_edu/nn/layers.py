@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import functional
-from ..dtypes import get_default_dtype
+from ..device import check_device
+from ..dtypes import as_numpy, get_default_dtype
 from ..tensor import Tensor
 from . import functional as F
 from . import init
@@ -20,7 +21,7 @@ from .parameter import Parameter
 
 
 def _empty(*shape: int, dtype=None) -> np.ndarray:
-    return np.empty(shape, dtype=get_default_dtype() if dtype is None else np.dtype(dtype))
+    return np.empty(shape, dtype=as_numpy(get_default_dtype() if dtype is None else dtype))
 
 
 class Identity(Module):
@@ -42,11 +43,14 @@ class Linear(Module):
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu import nn
     >>> nn.Linear(4, 3)(tg.ones(2, 4)).shape
-    (2, 3)
+    tg.Size([2, 3])
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ) -> None:
         super().__init__()
+        check_device(device, "Linear")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(_empty(out_features, in_features, dtype=dtype))
         if bias:
@@ -104,9 +108,15 @@ class Embedding(Module):
     giving (*, embedding_dim). Initialised from N(0, 1); the padding_idx row is zero."""
 
     def __init__(
-        self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None, dtype=None
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        device=None,
+        dtype=None,
     ) -> None:
         super().__init__()
+        check_device(device, "Embedding")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         if padding_idx is not None and padding_idx < 0:
             padding_idx += num_embeddings
@@ -243,9 +253,9 @@ class Perceptron(Module):
         super().__init__()
         self.in_features = in_features
         self.weight = Parameter(
-            np.zeros(in_features, dtype=get_default_dtype()), requires_grad=False
+            np.zeros(in_features, dtype=get_default_dtype().dtype), requires_grad=False
         )
-        self.bias = Parameter(np.zeros((), dtype=get_default_dtype()), requires_grad=False)
+        self.bias = Parameter(np.zeros((), dtype=get_default_dtype().dtype), requires_grad=False)
 
     def forward(self, input: Tensor) -> Tensor:
         """w·x + b, the signed score (its sign is the prediction)."""

@@ -14,7 +14,11 @@ from typing import Any
 import numpy as np
 
 from .. import grad_mode as _tape
+from .._tensor_str import Size
+from ..device import check_device, parse_to
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
+from . import _hooks
 from .parameter import Parameter
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -36,7 +40,7 @@ class Module:
     >>> [name for name, _ in m.named_parameters()]
     ['w']
     >>> m(tg.tensor([1.0, 2.0]))
-    tensor([1., 2.], grad_fn=<Mul>)
+    tensor([1., 2.], grad_fn=<MulBackward0>)
     """
 
     training: bool
@@ -48,6 +52,9 @@ class Module:
         d["_buffers"] = {}
         d["_non_persistent"] = set()
         d["_modules"] = {}
+        d["_forward_pre_hooks"] = {}  # handle id -> (hook, with_kwargs)
+        d["_forward_hooks"] = {}  # handle id -> (hook, with_kwargs, always_call)
+        d["_backward_hooks"] = {}  # handle id -> hook
 
     # -- registration --------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -116,7 +123,48 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward(); define one")
 
     def __call__(self, *args, **kwargs):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
+
+    # -- hooks (see _hooks.py) ----------------------------------------------------------------
+    def register_forward_pre_hook(
+        self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False
+    ) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a value it returns replaces the
+        positional arguments (a single value becomes a 1-tuple). With ``with_kwargs=True`` it
+        is ``hook(module, args, kwargs)`` and returns None or ``(args, kwargs)``."""
+        return _hooks.register(self._forward_pre_hooks, (hook, with_kwargs), prepend)
+
+    def register_forward_hook(
+        self,
+        hook: Callable,
+        *,
+        prepend: bool = False,
+        with_kwargs: bool = False,
+        always_call: bool = False,
+    ) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a value it returns
+        replaces the output (``hook(module, args, kwargs, output)`` with ``with_kwargs``;
+        ``always_call`` also calls it, with output None, when the forward raises).
+
+        >>> import tinygrad_edu as tg
+        >>> from tinygrad_edu import nn
+        >>> seen = []
+        >>> layer = nn.Linear(3, 2)
+        >>> handle = layer.register_forward_hook(lambda m, args, out: seen.append(out.shape))
+        >>> _ = layer(tg.ones(4, 3)); handle.remove(); _ = layer(tg.ones(1, 3))
+        >>> seen
+        [tg.Size([4, 2])]
+        """
+        entry = (hook, with_kwargs, always_call)
+        return _hooks.register(self._forward_hooks, entry, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of this call's
+        tensor inputs (None for those that need none) and outputs are known; a tuple it
+        returns replaces ``grad_input``."""
+        return _hooks.register(self._backward_hooks, hook, prepend)
 
     # -- traversal -----------------------------------------------------------------------
     def named_modules(
@@ -217,14 +265,11 @@ class Module:
         return self
 
     def to(self, *args, **kwargs) -> Module:
-        """``to(dtype)`` casts floating parameters and buffers in place; 'cpu' is accepted."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if not (isinstance(a, str) and a.startswith("cpu")):
-                dtype = a
+        """``to(dtype)`` casts floating parameters and buffers in place; ``to(device)`` accepts
+        the CPU (the only device) and refuses the others with the reason."""
+        dtype, _ = parse_to(args, kwargs, "Module.to")
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to: only floating dtypes are allowed, got {dtype}")
         return self._apply_arrays(lambda a: a if a.dtype == dtype else a.astype(dtype))
@@ -236,6 +281,10 @@ class Module:
         return self.to(np.float64)
 
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device=None) -> Module:
+        check_device("cuda" if device is None else device, "Module.cuda")
         return self
 
     # -- state -----------------------------------------------------------------------------
@@ -284,7 +333,7 @@ class Module:
             arrays[k] = arr = _as_array(state_dict[k])
             if arr.shape != target.shape:
                 problems.append(
-                    f"size mismatch for {k}: copying a param with shape {arr.shape} from "
+                    f"size mismatch for {k}: copying a param with shape {Size(arr.shape)} from "
                     f"checkpoint, the shape in current model is {target.shape}."
                 )
             elif arr.dtype.kind not in "biuf":
@@ -330,29 +379,3 @@ class Module:
 
 def _as_array(v) -> np.ndarray:
     return v.data if isinstance(v, Tensor) else np.asarray(v)
-
-
-def save(obj: Module | Mapping[str, Any], path) -> None:
-    """Write a module's ``state_dict`` (or any name -> tensor/array mapping) to an ``.npz`` file.
-
-    The file is written to exactly ``path`` (NumPy's savez would append ``.npz`` otherwise);
-    read it back with ``nn.load`` and ``module.load_state_dict``.
-
-    >>> import tempfile, os
-    >>> from tinygrad_edu import nn
-    >>> m = nn.Linear(2, 1)
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.npz")
-    >>> nn.save(m, path)
-    >>> m.load_state_dict(nn.load(path))
-    IncompatibleKeys(missing_keys=[], unexpected_keys=[])
-    """
-    state = obj.state_dict() if isinstance(obj, Module) else obj
-    arrays = {k: _as_array(v) for k, v in state.items()}
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
-
-
-def load(path) -> collections.OrderedDict[str, Tensor]:
-    """Read an ``.npz`` written by ``nn.save``: an ordered dict of name -> Tensor."""
-    with np.load(path, allow_pickle=False) as z:
-        return collections.OrderedDict((k, Tensor._wrap(z[k])) for k in z.files)

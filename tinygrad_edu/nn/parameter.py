@@ -17,7 +17,7 @@ class Parameter(Tensor):
     >>> from tinygrad_edu import nn
     >>> p = nn.Parameter(tg.zeros(3))
     >>> p.requires_grad, p.shape
-    (True, (3,))
+    (True, tg.Size([3]))
     """
 
     __slots__ = ()
@@ -33,6 +33,7 @@ class Parameter(Tensor):
         self._grad = None
         self._record = None
         self._vc = None
+        self._hooks = None
         self.requires_grad = bool(requires_grad)
 
     def __repr__(self) -> str:

@@ -27,7 +27,7 @@ class Adam(Optimizer):
     >>> opt = optim.Adam([w], lr=0.1)
     >>> (w * w).sum().backward(); opt.step()
     >>> w   # the first Adam step moves every coordinate by about lr
-    tensor([ 0.9, -0.9], requires_grad=True)
+    tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
     _decoupled = False  # AdamW sets it: weight decay shrinks p instead of entering g

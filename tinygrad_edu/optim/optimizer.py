@@ -42,7 +42,7 @@ class Optimizer:
     >>> (w * w).sum().backward()
     >>> opt.step(); opt.zero_grad()
     >>> w
-    tensor([0.8, 1.6], requires_grad=True)
+    tensor([0.8000, 1.6000], requires_grad=True)
     """
 
     def __init__(self, params: Iterable, defaults: dict[str, Any]) -> None:
@@ -53,7 +53,7 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError(
                 f"{name}: params should be an iterable of Tensors or dicts, but got a single "
-                f"Tensor of shape {params.shape}; wrap it in a list: {name}([w], ...)"
+                f"Tensor of shape {tuple(params.shape)}; wrap it in a list: {name}([w], ...)"
             )
         if not hasattr(params, "__iter__"):
             hint = (
@@ -160,18 +160,18 @@ class Optimizer:
                 f"has a gradient of shape {g.shape}; a gradient must have its parameter's shape "
                 "(was p.data or p.grad.data replaced?)"
             )
-        elif g.dtype != p.dtype and not np.can_cast(g.dtype, p.dtype, "same_kind"):
+        elif g.dtype != p.data.dtype and not np.can_cast(g.dtype, p.data.dtype, "same_kind"):
             problem = f"has a gradient of dtype {g.dtype}, which cannot update it"
         for key, value in self.state.get(p, {}).items():
             if isinstance(value, Tensor) and value.ndim and value.shape != p.shape:
                 problem = (
-                    f"has state '{key}' of shape {value.shape}: the parameter changed shape "
+                    f"has state '{key}' of shape {tuple(value.shape)}: the parameter changed shape "
                     "after the optimizer saw it; make a new optimizer for it"
                 )
         if problem:
             index = [id(q) for group in self.param_groups for q in group["params"]].index(id(p))
             raise RuntimeError(
-                f"{type(self).__name__}.step: parameter {index} (shape {p.shape}, {p.dtype}) "
+                f"{type(self).__name__}.step: parameter {index} (shape {tuple(p.shape)}, {p.data.dtype}) "
                 f"{problem}; nothing was updated"
             )
 
@@ -279,9 +279,9 @@ def _check_param(p, i: int, name: str) -> None:
         )
     if not p.is_leaf:
         raise ValueError(
-            f"{name}: can't optimise a non-leaf Tensor (parameter {i}, shape {p.shape}, made by "
-            f"{p.grad_fn.name}); optimise the leaf it was computed from, or detach() it and "
-            "call requires_grad_()"
+            f"{name}: can't optimise a non-leaf Tensor (parameter {i}, shape "
+            f"{tuple(p.shape)}, made by {p.grad_fn.name}); optimise the leaf it was computed "
+            "from, or detach() it and call requires_grad_()"
         )
     if p.dtype.kind != "f":  # complex too: PyTorch's rules treat it as (real, imag) pairs
         raise TypeError(
@@ -305,8 +305,8 @@ def _cast_value(v, p: Tensor, key: str, where: str):
     arr = v.data if isinstance(v, Tensor) else np.asarray(v)
     if arr.shape != p.shape:
         raise ValueError(
-            f"{where}: state '{key}' has shape {arr.shape} but its parameter has shape {p.shape}"
+            f"{where}: state '{key}' has shape {arr.shape} but its parameter has shape {tuple(p.shape)}"
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where}: state '{key}' has dtype {arr.dtype}; expected real numbers")
-    return Tensor._wrap(np.array(arr, dtype=p.dtype))
+    return Tensor._wrap(np.array(arr, dtype=p.data.dtype))

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._random import default_generator
+from ..factories import tensor
 from ..tensor import Tensor
 
 __all__ = [
@@ -63,10 +64,10 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors) -> None:
         if not tensors:
             raise ValueError("TensorDataset: needs at least one tensor, e.g. TensorDataset(X, y)")
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+        tensors = tuple(t if isinstance(t, Tensor) else tensor(t) for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:
-            shapes = ", ".join(str(t.shape) for t in tensors)
+            shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
             raise ValueError(
                 f"TensorDataset: all tensors must have the same size in dimension 0 (one row "
                 f"per sample), got shapes {shapes}"

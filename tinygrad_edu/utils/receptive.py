@@ -241,6 +241,6 @@ def _select(out, index: tuple):
     if len(index) == 2 and out.ndim == 4:
         return out[0, :, index[0], index[1]].sum()
     raise ValueError(
-        f"receptive_field: index {index} for an output of shape {out.shape}; give (i, j) or a "
-        f"full index of length {out.ndim}"
+        f"receptive_field: index {index} for an output of shape {tuple(out.shape)}; give "
+        f"(i, j) or a full index of length {out.ndim}"
     )
