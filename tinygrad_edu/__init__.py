@@ -23,7 +23,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional, ops, viz
-from ._random import default_generator, manual_seed, seed
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
 from .factories import (
     arange,

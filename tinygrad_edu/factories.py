@@ -1,11 +1,12 @@
-"""Tensor factories (zeros, ones, rand, ...), drawing randomness from the one seedable
-generator (``tg.manual_seed``). Float factories default to float32, as in PyTorch."""
+"""Tensor factories (zeros, ones, rand, ...). The random ones draw from ``generator=`` (a
+``tg.Generator``) or else the default generator (``tg.manual_seed``). Float factories default
+to float32, as in PyTorch."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._random import default_generator
+from ._random import numpy_generator
 from .dtypes import get_default_dtype
 from .tensor import Tensor, _check_can_require_grad
 
@@ -114,39 +115,45 @@ def eye(n, m=None, dtype=None, requires_grad=False) -> Tensor:
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad, "eye")
 
 
-def rand(*size, dtype=None, requires_grad=False, generator=None) -> Tensor:
+def rand(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
-    g = generator or default_generator()
+    g = numpy_generator(generator, "rand")
     return _make(g.random(_shape(size)).astype(_float(dtype)), requires_grad, "rand")
 
 
-def randn(*size, dtype=None, requires_grad=False, generator=None) -> Tensor:
+def randn(*size, generator=None, dtype=None, requires_grad=False) -> Tensor:
     """Standard normal."""
-    g = generator or default_generator()
+    g = numpy_generator(generator, "randn")
     return _make(g.standard_normal(_shape(size)).astype(_float(dtype)), requires_grad, "randn")
 
 
-def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
-    """Integers in [low, high) (``randint(high, size)`` also works, as in torch)."""
+def randint(low, high=None, size=(), *, generator=None, dtype=None) -> Tensor:
+    """Integers in [low, high); ``randint(high, size)`` draws from [0, high), as in torch."""
     if high is None:
         low, high = 0, low
-    g = generator or default_generator()
+    elif isinstance(high, (tuple, list)) and size == ():
+        low, high, size = 0, low, high
+    if low >= high:
+        raise ValueError(f"randint: expects low < high, got low={low} >= high={high}")
+    g = numpy_generator(generator, "randint")
     dt = np.dtype(np.int64 if dtype is None else dtype)
     return Tensor._wrap(g.integers(low, high, size=_shape((size,))).astype(dt))
 
 
-def randperm(n, dtype=None, generator=None) -> Tensor:
-    g = generator or default_generator()
-    return Tensor._wrap(g.permutation(int(n)).astype(np.dtype(np.int64 if dtype is None else dtype)))
+def randperm(n, *, generator=None, dtype=None) -> Tensor:
+    """A random permutation of 0, ..., n - 1."""
+    g = numpy_generator(generator, "randperm")
+    dt = np.dtype(np.int64 if dtype is None else dtype)
+    return Tensor._wrap(g.permutation(int(n)).astype(dt))
 
 
-def rand_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return rand(*t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def rand_like(t, *, generator=None, dtype=None, requires_grad=False) -> Tensor:
+    return rand(*t.shape, generator=generator, dtype=_like(t, dtype), requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad=False) -> Tensor:
-    return randn(*t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def randn_like(t, *, generator=None, dtype=None, requires_grad=False) -> Tensor:
+    return randn(*t.shape, generator=generator, dtype=_like(t, dtype), requires_grad=requires_grad)
 
 
-def randint_like(t, low, high=None, dtype=None) -> Tensor:
-    return randint(low, high, t.shape, dtype=_like(t, dtype))
+def randint_like(t, low, high=None, *, generator=None, dtype=None) -> Tensor:
+    return randint(low, high, t.shape, generator=generator, dtype=_like(t, dtype))
