@@ -36,6 +36,7 @@ from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian
 from .factories import (
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -43,6 +44,8 @@ from .factories import (
     full,
     full_like,
     linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
