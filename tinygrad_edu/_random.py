@@ -146,6 +146,53 @@ def numpy_generator(generator=None, op: str = "random") -> np.random.Generator:
     )
 
 
+class RandomFills:
+    """Tensor's in-place random fills, as in PyTorch (mixed into ``Tensor``): each draws from
+    ``generator=`` or the default generator, and counts as an in-place change of the tensor.
+
+    >>> import tinygrad_edu as tg
+    >>> w = tg.empty(2, 3).normal_(0, 0.02, generator=tg.Generator().manual_seed(0))
+    >>> w.shape
+    (2, 3)
+    """
+
+    __slots__ = ()
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._fill_random("normal_", generator, lambda g, n: g.normal(mean, std, n))
+
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None):
+        return self._fill_random("uniform_", generator, lambda g, n: g.uniform(from_, to, n))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        draw = lambda g, n: g.exponential(1 / lambd, n)  # noqa: E731
+        return self._fill_random("exponential_", generator, draw)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability ``p`` (a number, or a tensor that broadcasts), else 0."""
+        p = np.asarray(getattr(p, "data", p))
+        return self._fill_random("bernoulli_", generator, lambda g, n: g.random(n) < p, False)
+
+    def random_(self, from_=None, to=None, *, generator=None):
+        """Integers in [from_, to); ``random_(to)`` draws from [0, to), and ``random_()`` from
+        [0, the largest integer the dtype holds exactly]."""
+        low, high = (0, from_) if to is None else (from_ or 0, to)
+        dt = self.dtype
+        top = high - 1 if high is not None else (
+            2 ** (np.finfo(dt).nmant + 1) if dt.kind == "f" else 1 if dt.kind == "b"
+            else np.iinfo(dt).max
+        )
+        if low > top:
+            raise ValueError(f"random_: expects from < to, got from={low}, to={high}")
+        draw = lambda g, n: g.integers(low, top, n, endpoint=True)  # noqa: E731
+        return self._fill_random("random_", generator, draw, False)
+
+    def _fill_random(self, op: str, generator, draw, floats_only: bool = True):
+        if floats_only and self.dtype.kind != "f":
+            raise TypeError(f"{op}: fills floating-point tensors only, got dtype {self.dtype}")
+        return self._assign(..., draw(numpy_generator(generator, op), self.shape), op)
+
+
 def manual_seed(seed: int) -> Generator:
     """Seed the default generator (this thread's stream, and the start of threads that have
     not drawn yet) and return it, like ``torch.manual_seed``.

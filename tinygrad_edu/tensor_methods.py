@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ._random import RandomFills
 from ._shapes import normalize_axis
 from .dtypes import bool_, float16, float32, float64, int32, int64
 
@@ -21,7 +22,7 @@ Tensor = functional = None
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
 
-class TensorMethods:
+class TensorMethods(RandomFills):
     """PyTorch's tensor methods that are not autodiff itself (mixed into ``Tensor``)."""
 
     __slots__ = ()
