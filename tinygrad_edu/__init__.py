@@ -59,6 +59,28 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from ._dim_functions import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    softmax,
+    split,
+    squeeze,
+    std,
+    sum,
+    swapaxes,
+    swapdims,
+    unsqueeze,
+    var,
+)
 from .function import Context, Function
 from .functional import (
     abs,
@@ -75,11 +97,8 @@ from .functional import (
     flatten,
     flip,
     log,
-    log_softmax,
-    logsumexp,
     matmul,
     maximum,
-    mean,
     minimum,
     mul,
     neg,
@@ -92,19 +111,12 @@ from .functional import (
     reshape,
     sigmoid,
     sin,
-    softmax,
-    split,
     sqrt,
-    squeeze,
     stack,
-    std,
     sub,
-    sum,
-    swapaxes,
     tanh,
     transpose,
-    unsqueeze,
-    var,
+    unflatten,
     where,
 )
 from .grad_mode import (
@@ -138,23 +150,6 @@ half, float, double, long, int = float16, float32, float64, int64, int32  # noqa
 concatenate = cat
 divide, multiply, subtract, negative = div, mul, sub, neg
 concat = cat
-
-
-def max(x, dim=None, keepdim=False, **kw):  # noqa: A001
-    """``tg.max(x)``, ``tg.max(x, dim)`` -> (values, indices), or ``tg.max(a, b)`` elementwise."""
-    return x.max(dim, keepdim, **kw)
-
-
-def min(x, dim=None, keepdim=False, **kw):  # noqa: A001
-    return x.min(dim, keepdim, **kw)
-
-
-def argmax(x, dim=None, keepdim=False, **kw):
-    return x.argmax(dim, keepdim, **kw)
-
-
-def argmin(x, dim=None, keepdim=False, **kw):
-    return x.argmin(dim, keepdim, **kw)
 
 
 def is_tensor(x) -> bool:
