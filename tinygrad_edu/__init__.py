@@ -23,7 +23,15 @@ from __future__ import annotations
 import numpy as np
 
 from . import functional, ops, viz
-from ._random import default_generator, manual_seed, seed
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from ._tensor_str import Size, set_printoptions
 from .device import accelerator, backends, cuda, device
 from .autograd import BackwardStep, backward_steps, grad, hessian, hvp, jacobian, vjp
@@ -36,6 +44,7 @@ from .factories import (
     LongTensor,
     arange,
     as_tensor,
+    bernoulli,
     empty,
     empty_like,
     eye,
@@ -43,6 +52,8 @@ from .factories import (
     full,
     full_like,
     linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
@@ -55,6 +66,28 @@ from .factories import (
     tensor,
     zeros,
     zeros_like,
+)
+from ._dim_functions import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    softmax,
+    split,
+    squeeze,
+    std,
+    sum,
+    swapaxes,
+    swapdims,
+    unsqueeze,
+    var,
 )
 from .function import Context, Function
 from .functional import (
@@ -79,15 +112,12 @@ from .functional import (
     floor,
     floor_divide,
     log,
-    log_softmax,
     logical_and,
     logical_not,
     logical_or,
     logical_xor,
-    logsumexp,
     matmul,
     maximum,
-    mean,
     minimum,
     mul,
     neg,
@@ -103,20 +133,13 @@ from .functional import (
     sigmoid,
     sign,
     sin,
-    softmax,
-    split,
     sqrt,
-    squeeze,
     stack,
-    std,
     sub,
-    sum,
-    swapaxes,
     tanh,
     transpose,
     trunc,
-    unsqueeze,
-    var,
+    unflatten,
     where,
 )
 from .grad_mode import (
@@ -155,23 +178,6 @@ half, float, double, long, int = float16, float32, float64, int64, int32  # noqa
 concatenate = cat
 divide, multiply, subtract, negative = div, mul, sub, neg
 concat = cat
-
-
-def max(x, dim=None, keepdim=False, **kw):  # noqa: A001
-    """``tg.max(x)``, ``tg.max(x, dim)`` -> (values, indices), or ``tg.max(a, b)`` elementwise."""
-    return x.max(dim, keepdim, **kw)
-
-
-def min(x, dim=None, keepdim=False, **kw):  # noqa: A001
-    return x.min(dim, keepdim, **kw)
-
-
-def argmax(x, dim=None, keepdim=False, **kw):
-    return x.argmax(dim, keepdim, **kw)
-
-
-def argmin(x, dim=None, keepdim=False, **kw):
-    return x.argmin(dim, keepdim, **kw)
 
 
 def is_tensor(x) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._random import default_generator
+from ._random import numpy_generator
 from .tensor import Tensor
 from .utils.data import TensorDataset
 
@@ -145,7 +145,7 @@ def make_circles(
 
 
 def _noisy_shuffled(X, y, noise, generator, as_dataset):
-    gen = generator or default_generator()
+    gen = numpy_generator(generator, "datasets")
     perm = gen.permutation(len(y))
     X, y = X[perm], y[perm]
     if noise:

@@ -1,11 +1,14 @@
-"""Tensor factories (zeros, ones, rand, ...), drawing randomness from the one seedable
-generator (``tg.manual_seed``). Float factories default to float32, as in PyTorch."""
+"""Tensor factories (zeros, ones, rand, ...). The random ones draw from ``generator=`` (a
+``tg.Generator``) or else the default generator (``tg.manual_seed``). Float factories default
+to float32, as in PyTorch."""
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from ._random import default_generator
+from ._random import numpy_generator
 from .device import check_device
 from .dtypes import as_numpy, bool_, float16, float32, float64, get_default_dtype, int64, uint8
 from .tensor import Tensor, _check_can_require_grad, _to_array
@@ -121,47 +124,123 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad, "eye", device)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1)."""
-    g = generator or default_generator()
+    g = numpy_generator(generator, "rand")
     return _make(g.random(_shape(size)).astype(_float(dtype)), requires_grad, "rand", device)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal."""
-    g = generator or default_generator()
-    arr = g.standard_normal(_shape(size)).astype(_float(dtype))
-    return _make(arr, requires_grad, "randn", device)
+    g = numpy_generator(generator, "randn")
+    return _make(g.standard_normal(_shape(size)).astype(_float(dtype)), requires_grad, "randn", device)
 
 
-def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
-    """Integers in [low, high) (``randint(high, size)`` also works, as in torch)."""
+def randint(low, high=None, size=(), *, generator=None, dtype=None, device=None) -> Tensor:
+    """Integers in [low, high); ``randint(high, size)`` draws from [0, high), as in torch."""
     if high is None:
         low, high = 0, low
-    g = generator or default_generator()
+    elif isinstance(high, (tuple, list)) and size == ():
+        low, high, size = 0, low, high
+    if low >= high:
+        raise ValueError(f"randint: expects low < high, got low={low} >= high={high}")
+    g = numpy_generator(generator, "randint")
     dt = as_numpy(np.int64 if dtype is None else dtype)
     return _make(g.integers(low, high, size=_shape((size,))).astype(dt), False, "randint", device)
 
 
-def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
-    g = generator or default_generator()
+def randperm(n, *, generator=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of 0, ..., n - 1."""
+    g = numpy_generator(generator, "randperm")
     dt = as_numpy(np.int64 if dtype is None else dtype)
     return _make(g.permutation(int(n)).astype(dt), False, "randperm", device)
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def rand_like(t, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "rand_like")
-    return rand(*t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+    return rand(*t.shape, generator=generator, dtype=_like(t, dtype), device=device,
+                requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
+def randn_like(t, *, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     check_device(device, "randn_like")
-    return randn(*t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+    return randn(*t.shape, generator=generator, dtype=_like(t, dtype), device=device,
+                 requires_grad=requires_grad)
 
 
-def randint_like(t, low, high=None, dtype=None, device=None) -> Tensor:
+def randint_like(t, low, high=None, *, generator=None, dtype=None, device=None) -> Tensor:
     check_device(device, "randint_like")
-    return randint(low, high, t.shape, dtype=_like(t, dtype), device=device)
+    return randint(low, high, t.shape, generator=generator, dtype=_like(t, dtype), device=device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad=False):
+    """Normal samples with the given mean and standard deviation, as ``torch.normal``: either
+    may be a tensor (the result has their broadcast shape and float dtype), or both are numbers
+    and ``size`` gives the shape. The result carries no gradient to ``mean`` or ``std``."""
+    m, s = (x.data if isinstance(x, Tensor) else np.asarray(x) for x in (mean, std))
+    tensors = [x.data for x in (mean, std) if isinstance(x, Tensor)]
+    if size is None and not tensors:
+        raise TypeError("normal: with a number for both mean and std, give size= too")
+    if (s < 0).any():
+        raise ValueError(f"normal: expects std >= 0, got {s.min()}")
+    if dtype is None:
+        floats = [a.dtype for a in tensors if a.dtype.kind == "f"]
+        dtype = np.result_type(*floats) if floats else get_default_dtype().dtype
+    shape = _shape((size,)) if size is not None else np.broadcast_shapes(m.shape, s.shape)
+    g = numpy_generator(generator, "normal")
+    return _make(g.normal(m, s, shape).astype(dtype), requires_grad, "normal", device)
+
+
+def bernoulli(input, p=None, *, generator=None, device=None) -> Tensor:
+    """1 with probability ``input`` (or ``p`` everywhere), else 0, in ``input``'s dtype."""
+    input = input if isinstance(input, Tensor) else Tensor(input)
+    probs = np.asarray(input.data if p is None else p, dtype=np.float64)
+    if ((probs < 0) | (probs > 1) | np.isnan(probs)).any():
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    g = numpy_generator(generator, "bernoulli")
+    draws = g.random(input.shape) < probs
+    return _make(draws.astype(input.data.dtype), False, "bernoulli", device)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None, device=None) -> Tensor:
+    """Category indices drawn from weighted categories, as ``torch.multinomial``.
+
+    ``input`` holds non-negative weights (they need not sum to 1), ``(C,)`` for one
+    distribution or ``(N, C)`` for one per row; the result is int64 of shape
+    ``(num_samples,)`` or ``(N, num_samples)``. Without replacement each row's indices are
+    distinct, drawn one after another in proportion to the weights not yet drawn.
+
+    >>> import tinygrad_edu as tg
+    >>> tg.multinomial(tg.tensor([0.0, 1.0, 0.0]), 2, replacement=True)
+    tensor([1, 1])
+    """
+    w = input.data if isinstance(input, Tensor) else np.asarray(input)
+    n = operator.index(num_samples)
+    if w.ndim not in (1, 2) or w.shape[-1] == 0:
+        raise ValueError(
+            f"multinomial: input must be 1-D or 2-D weights, (C,) or (N, C), got shape {w.shape}"
+        )
+    if w.dtype.kind != "f":
+        raise TypeError(
+            f"multinomial: weights must be floating point, got {w.dtype}; call .float() first"
+        )
+    rows = np.atleast_2d(w).astype(np.float64)
+    if n <= 0:
+        raise ValueError(f"multinomial: cannot sample num_samples={n} <= 0 samples")
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise ValueError("multinomial: weights contain inf, nan or an element < 0")
+    if (rows.sum(axis=1) <= 0).any():
+        raise ValueError("multinomial: invalid distribution, a row of weights sums to 0")
+    fewest = int((rows > 0).sum(axis=1).min(initial=w.shape[-1]))
+    if not replacement and n > fewest:
+        raise ValueError(
+            f"multinomial: cannot draw {n} samples without replacement from a row with only "
+            f"{fewest} non-zero weights (of {w.shape[-1]}); pass replacement=True or draw fewer"
+        )
+    g = numpy_generator(generator, "multinomial")
+    out = [g.choice(len(r), n, replace=replacement, p=r / r.sum()) for r in rows]
+    return _make(np.array(out, dtype=np.int64).reshape(w.shape[:-1] + (n,)), False, "multinomial", device)
 
 
 # -- PyTorch's legacy typed constructors: tg.FloatTensor([1, 2]), tg.LongTensor(3) -----------

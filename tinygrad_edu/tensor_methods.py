@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ._random import RandomFills
 from ._shapes import normalize_axis
 from ._tensor_str import Size, tensor_repr
 from . import dtypes
@@ -24,7 +25,7 @@ Tensor = functional = None
 MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
 
 
-class TensorMethods:
+class TensorMethods(RandomFills):
     """PyTorch's tensor methods that are not autodiff itself (mixed into ``Tensor``)."""
 
     __slots__ = ()
@@ -335,11 +336,15 @@ class TensorMethods:
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None, ddof=None):
+        if isinstance(dim, bool):  # var(unbiased): PyTorch's form without a dim
+            dim, unbiased = None, dim
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "var")
         return functional.var(self, a, _correction(unbiased, correction, ddof), k)
 
     def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None, ddof=None):
+        if isinstance(dim, bool):  # std(unbiased): PyTorch's form without a dim
+            dim, unbiased = None, dim
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "std")
         return functional.std(self, a, _correction(unbiased, correction, ddof), k)
 
@@ -347,11 +352,13 @@ class TensorMethods:
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "logsumexp")
         return functional.logsumexp(self, a, k)
 
-    def softmax(self, dim=-1, *, axis=None):
-        return functional.softmax(self, dim if axis is None else axis)
+    def softmax(self, dim=-1, dtype=None, *, axis=None):
+        x = self if dtype is None else self.astype(dtype)
+        return functional.softmax(x, dim if axis is None else axis)
 
-    def log_softmax(self, dim=-1, *, axis=None):
-        return functional.log_softmax(self, dim if axis is None else axis)
+    def log_softmax(self, dim=-1, dtype=None, *, axis=None):
+        x = self if dtype is None else self.astype(dtype)
+        return functional.log_softmax(x, dim if axis is None else axis)
 
     # -- shape ----------------------------------------------------------------------------------
     def reshape(self, *shape): return functional.reshape(self, _shape_args(shape))
@@ -388,7 +395,8 @@ class TensorMethods:
     def mT(self): return functional.swapaxes(self, -2, -1)
 
     def squeeze(self, dim=None, *, axis=None): return functional.squeeze(self, dim if axis is None else axis)
-    def unsqueeze(self, dim): return functional.unsqueeze(self, dim)
+    def unsqueeze(self, dim=None, *, axis=None):
+        return functional.unsqueeze(self, _one_dim(dim, axis, "unsqueeze"))
     def expand(self, *sizes): return functional.expand(self, _shape_args(sizes))
     def expand_as(self, other): return functional.broadcast_to(self, other.shape)
     def broadcast_to(self, shape): return functional.broadcast_to(self, tuple(shape))
@@ -430,6 +438,17 @@ def _axis_kw(dim, axis, keepdim, keepdims, ndim, op):
         dim = tuple(dim)
     normalize_axis(dim, ndim, op)  # raise early on a bad axis, with the op's name
     return dim, bool(keepdim)
+
+
+def _one_dim(dim, axis, op):
+    """The one dimension an op works along, given as PyTorch's ``dim`` or NumPy's ``axis``."""
+    if axis is None:
+        if dim is None:
+            raise TypeError(f"{op}: missing the dimension to work along (dim=...)")
+        return dim
+    if dim is not None:
+        raise TypeError(f"{op}: pass either dim or axis, not both")
+    return axis
 
 
 def _correction(unbiased, correction, ddof) -> float:

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from .. import functional
-from .._random import default_generator
+from .._random import numpy_generator
 from ..function import inplace_refusal
 from ..ops import elementwise as ew
 from ..functional.math import _promote
@@ -140,7 +140,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * 0.0
-    keep = default_generator().random(input.shape, dtype=np.float32) >= p
+    keep = numpy_generator().random(input.shape, dtype=np.float32) >= p
     scale = (keep * (1.0 / (1.0 - p))).astype(input.data.dtype, copy=False)
     return input * _wrap(scale)
 

@@ -1,7 +1,8 @@
 """Weight initialisation, in place, with torch.nn.init's names and formulas.
 
 Every function fills ``tensor`` (a Parameter or Tensor) in place without recording, draws from
-the one seedable generator (``tg.manual_seed``), and returns the tensor.
+``generator=`` (a ``tg.Generator``) or the default generator (``tg.manual_seed``), and returns
+the tensor.
 
 >>> import tinygrad_edu as tg
 >>> from tinygrad_edu import nn
@@ -16,7 +17,7 @@ import math
 
 import numpy as np
 
-from .._random import default_generator
+from .._random import numpy_generator
 from ..tensor import Tensor
 
 __all__ = [
@@ -37,10 +38,6 @@ def _fill(tensor: Tensor, values) -> Tensor:
     tensor.data[...] = values
     tensor._bump_version()
     return tensor
-
-
-def _generator(generator):
-    return default_generator() if generator is None else generator
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -80,12 +77,12 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with U(a, b)."""
-    return _fill(tensor, _generator(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, numpy_generator(generator, "nn.init.uniform_").uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with N(mean, std²)."""
-    return _fill(tensor, _generator(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, numpy_generator(generator, "nn.init.normal_").normal(mean, std, tensor.shape))
 
 
 def zeros_(tensor: Tensor) -> Tensor:

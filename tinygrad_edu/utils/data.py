@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .._random import default_generator
+from .._random import numpy_generator
 from ..factories import tensor
 from ..tensor import Tensor
 
@@ -166,9 +166,10 @@ class DataLoader:
 
     ``len(loader)`` is the number of batches: ``ceil(len(dataset) / batch_size)``, or
     ``floor`` with ``drop_last=True``. Each pass with ``shuffle=True`` draws a new permutation
-    from ``generator`` (a ``numpy.random.Generator``; by default the one ``tg.manual_seed``
-    seeds). ``batch_size=None`` yields single samples. ``num_workers`` and ``pin_memory`` are
-    accepted so PyTorch scripts run unchanged; loading always happens in this process.
+    from ``generator`` (a ``tg.Generator``, or an int seeding a new one; by default the
+    generator ``tg.manual_seed`` seeds). ``batch_size=None`` yields single samples.
+    ``num_workers`` and ``pin_memory`` are accepted so PyTorch scripts run unchanged; loading
+    always happens in this process.
 
     >>> import tinygrad_edu as tg
     >>> from tinygrad_edu.utils.data import DataLoader, TensorDataset
@@ -215,6 +216,7 @@ class DataLoader:
             if isinstance(generator, numbers.Integral)
             else generator
         )
+        numpy_generator(self.generator, "DataLoader")  # a wrong type fails here, not in a loop
         self.collate_fn = collate_fn
         self.num_workers = num_workers
         self.pin_memory = pin_memory
@@ -228,7 +230,7 @@ class DataLoader:
     def _order(self) -> np.ndarray:
         n = len(self.dataset)
         if self.shuffle:
-            return (self.generator or default_generator()).permutation(n)
+            return numpy_generator(self.generator, "DataLoader").permutation(n)
         return np.arange(n)
 
     def __iter__(self) -> Iterator[Any]:
@@ -262,12 +264,12 @@ def _batch_fetcher(dataset) -> Callable | None:
     return None
 
 
-def _as_generator(generator) -> np.random.Generator:
-    if generator is None:
-        return default_generator()
+def _as_generator(generator, op: str) -> np.random.Generator:
+    """The NumPy generator behind ``generator=``: a tg.Generator's, the default one's for
+    None, or a fresh one seeded by an int (a shorthand PyTorch does not have)."""
     if isinstance(generator, numbers.Integral):
         return np.random.default_rng(int(generator))
-    return generator
+    return numpy_generator(generator, op)
 
 
 def random_split(dataset: Dataset, lengths: Sequence[float], generator=None) -> list[Subset]:
@@ -313,7 +315,7 @@ def random_split(dataset: Dataset, lengths: Sequence[float], generator=None) -> 
             f"random_split: the lengths {lengths} sum to {sum(counts)}, but the dataset has "
             f"{n} samples; give counts summing to {n} or fractions summing to 1"
         )
-    perm = _as_generator(generator).permutation(n)
+    perm = _as_generator(generator, "random_split").permutation(n)
     ends = list(itertools.accumulate(counts))
     return [Subset(dataset, perm[end - c : end]) for end, c in zip(ends, counts)]
 
