@@ -80,8 +80,9 @@ class Context:
     def saved_tensors(self) -> tuple:
         values = []
         for v, version in self.saved:
-            if version is None:  # a constant
-                values.append(Tensor._wrap(v) if isinstance(v, np.ndarray) else v)
+            if version is None:  # a constant (NumPy's 0-d results arrive as scalars)
+                is_array = isinstance(v, (np.ndarray, np.generic))
+                values.append(Tensor._wrap(np.asarray(v)) if is_array else v)
                 continue
             t = self.record() if v is _OUTPUT else v
             if t._version != version:
