@@ -45,8 +45,8 @@ def test_deepcopy_of_a_leaf_copies_data_and_grad():
     c = copy.deepcopy(w)
     assert c.is_leaf and c.requires_grad and c.tolist() == [1.0, -2.0]
     assert c.grad.tolist() == [2.0, -4.0]
-    c.data[0] = 9.0
-    c.grad.data[0] = 9.0
+    c._data[0] = 9.0
+    c.grad._data[0] = 9.0
     assert w.tolist() == [1.0, -2.0] and w.grad.tolist() == [2.0, -4.0]  # nothing shared
 
 
@@ -65,8 +65,8 @@ def test_a_model_holding_a_non_leaf_pickles_and_refuses_deepcopy():
         copy.deepcopy(model)
     clone = _pickled(model)
     assert clone.last_output.is_leaf
-    np.testing.assert_array_equal(clone.last_output.data, model.last_output.data)
-    np.testing.assert_array_equal(clone(tg.ones(1, 2)).data, model(tg.ones(1, 2)).data)
+    np.testing.assert_array_equal(clone.last_output._data, model.last_output._data)
+    np.testing.assert_array_equal(clone(tg.ones(1, 2))._data, model(tg.ones(1, 2))._data)
 
 
 @pytest.mark.parametrize("how", [copy.deepcopy, _pickled], ids=["deepcopy", "pickle"])
@@ -78,12 +78,12 @@ def test_copied_model_is_independent_keeps_shared_parameters_and_trains(how):
     assert clone[0] is clone[2] and clone[0] is not shared
     assert [type(p) for p in clone.parameters()] == [nn.Parameter] * 4
     for (k, a), (_, b) in zip(model.state_dict().items(), clone.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+        np.testing.assert_array_equal(a._data, b._data, err_msg=k)
     x = tg.randn(4, 2)
     opt = optim.SGD(clone.parameters(), lr=0.1)
     clone(x).sum().backward()
     opt.step()
-    assert not np.array_equal(clone[0].weight.data, shared.weight.data)
+    assert not np.array_equal(clone[0].weight._data, shared.weight._data)
     assert clone[1].num_batches_tracked.item() == 1 and model[1].num_batches_tracked.item() == 0
 
 
@@ -94,4 +94,4 @@ def test_optimizer_state_dict_deepcopies_and_pickles():
     opt.step()
     for sd in (copy.deepcopy(opt.state_dict()), _pickled(opt.state_dict())):
         assert sd["state"][0]["step"] == 1
-        np.testing.assert_array_equal(sd["state"][0]["exp_avg"].data, opt.state[w]["exp_avg"].data)
+        np.testing.assert_array_equal(sd["state"][0]["exp_avg"]._data, opt.state[w]["exp_avg"]._data)

@@ -44,11 +44,11 @@ def _backward(params):
 def _snapshot(opt, tensors):
     """Everything a step or a load could change, as plain values."""
     state = {
-        i: {k: v.data.copy() if isinstance(v, tg.Tensor) else v for k, v in s.items()}
+        i: {k: v._data.copy() if isinstance(v, tg.Tensor) else v for k, v in s.items()}
         for i, s in opt.state_dict()["state"].items()
     }
     groups = [dict(g) for g in opt.param_groups]
-    return state, groups, [(t.data.copy(), t._version) for t in tensors]
+    return state, groups, [(t._data.copy(), t._version) for t in tensors]
 
 
 def _assert_same(before, after):
@@ -65,7 +65,7 @@ def _assert_same(before, after):
 
 
 def _grad_of_wrong_shape(params):
-    params[1].grad.data = np.ones((1, 3), dtype=params[1].dtype)  # bypasses the grad setter
+    params[1].grad._data = np.ones((1, 3), dtype=params[1].dtype)  # bypasses the grad setter
 
 
 def _complex_grad(params):
@@ -73,7 +73,7 @@ def _complex_grad(params):
 
 
 def _param_reshaped(params):
-    params[1].data = np.zeros(2, dtype=np.float32)  # the state is still (1, 2)
+    params[1]._data = np.zeros(2, dtype=np.float32)  # the state is still (1, 2)
     params[1].grad = np.ones(2, dtype=np.float32)
 
 
@@ -101,7 +101,7 @@ def test_a_step_that_raises_updates_nothing_in_any_group():
     a, b = tg.tensor([1.0], requires_grad=True), tg.tensor([2.0], requires_grad=True)
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.1, momentum=0.9)
     (a * b).sum().backward()
-    b.grad.data = np.ones(3, dtype=np.float32)
+    b.grad._data = np.ones(3, dtype=np.float32)
     with pytest.raises(RuntimeError, match=r"SGD\.step: parameter 1 \(shape \(1,\), float32\)"):
         opt.step()
     assert a.item() == 1.0 and a._version == 0 and not opt.state
@@ -164,7 +164,7 @@ def _net():
 
 
 def _module_snapshot(net):
-    return [(k, v.data.copy(), v._version) for k, v in net.state_dict(keep_vars=True).items()]
+    return [(k, v._data.copy(), v._version) for k, v in net.state_dict(keep_vars=True).items()]
 
 
 def _assert_module_same(before, after):
@@ -220,7 +220,7 @@ def test_a_module_load_that_raises_changes_nothing(failure):
     _assert_module_same(before, _module_snapshot(net))
     net.load_state_dict(sd)  # the unspoilt dict loads, every entry
     for k, v in net.state_dict().items():
-        np.testing.assert_array_equal(v.data, sd[k])
+        np.testing.assert_array_equal(v._data, sd[k])
 
 
 def test_module_load_state_dict_wants_a_mapping():
@@ -270,7 +270,7 @@ def test_functional_batch_norm_checks_every_running_buffer_before_updating_any()
 def test_perceptron_that_gives_up_still_invalidates_graphs_on_its_weights():
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
     p = nn.Perceptron(2)
-    p.weight.data[...] = [0.5, -0.5]
+    p.weight._data[...] = [0.5, -0.5]
     x = tg.tensor(X, dtype=tg.float32, requires_grad=True)
     score = p(x).sum()  # saves the weights for x's gradient
     with pytest.raises(RuntimeError, match="not be linearly separable"):

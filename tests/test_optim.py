@@ -16,12 +16,12 @@ from tinygrad_edu.optim import lr_scheduler
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop])
 def test_float32_parameters_stay_float32_and_updated_in_place(cls):
     w = tg.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
-    buffer = w.data
+    buffer = w._data
     opt = cls([w], lr=0.1)
     (w * w).sum().backward()
     opt.step()
-    assert w.data is buffer and w.dtype == np.float32
-    assert not np.allclose(w.data, [[1.0, -2.0], [0.5, 3.0]])
+    assert w._data is buffer and w.dtype == np.float32
+    assert not np.allclose(w._data, [[1.0, -2.0], [0.5, 3.0]])
     for v in opt.state[w].values():
         if isinstance(v, tg.Tensor):
             assert v.dtype == np.float32
@@ -47,7 +47,7 @@ def test_step_records_nothing_and_skips_params_without_grad():
     before = len(tg.get_tape())
     opt.step()
     assert len(tg.get_tape()) == before
-    assert unused.data.tolist() == [5.0] and unused._version == 0
+    assert unused._data.tolist() == [5.0] and unused._version == 0
     assert unused not in opt.state
 
 
@@ -160,7 +160,7 @@ def test_sgd_minimises_a_quadratic():
         opt.zero_grad()
         ((w - tg.tensor([1.0, 2.0])) ** 2).sum().backward()
         opt.step()
-    np.testing.assert_allclose(w.data, [1.0, 2.0], atol=1e-4)
+    np.testing.assert_allclose(w._data, [1.0, 2.0], atol=1e-4)
 
 
 # -- schedulers against closed forms -------------------------------------------------------------

@@ -208,7 +208,7 @@ def _assert_state_equal(state, ref_states):
             if key == "step":
                 assert got == value, f"param {i}: step"
             else:
-                np.testing.assert_allclose(got.data, value, rtol=1e-10, atol=1e-13, err_msg=key)
+                np.testing.assert_allclose(got._data, value, rtol=1e-10, atol=1e-13, err_msg=key)
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -223,8 +223,8 @@ def test_every_step_follows_the_documented_rule(case):
         ref_w = rule(ref_w, g_w, ref_states[0], **kw)
         if g_b is not None:
             ref_b = rule(ref_b, g_b, ref_states[1], **kw)
-        np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(b.data, ref_b, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(w._data, ref_w, rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(b._data, ref_b, rtol=1e-10, atol=1e-13)
         _assert_state_equal(opt.state_dict()["state"], ref_states)
     assert w.dtype == np.float64 and w.is_leaf and w.requires_grad
 
@@ -271,7 +271,7 @@ def test_fortran_ordered_parameters_follow_the_rule_in_place(case):
     cls, rule, kw = case
     start = np.asfortranarray(W0)
     w = tg.from_numpy(start.copy(order="F")).requires_grad_()
-    buffer = w.data
+    buffer = w._data
     opt = cls([w], **kw)
     ref_w, state = start.copy(), {}
     for _ in range(3):
@@ -279,8 +279,8 @@ def test_fortran_ordered_parameters_follow_the_rule_in_place(case):
         (w * w * w).sum().backward()
         opt.step()
         ref_w = rule(ref_w, 3 * ref_w**2, state, **kw)
-    assert w.data is buffer and w.data.flags.f_contiguous and not w.data.flags.c_contiguous
-    np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-13)
+    assert w._data is buffer and w._data.flags.f_contiguous and not w._data.flags.c_contiguous
+    np.testing.assert_allclose(w._data, ref_w, rtol=1e-10, atol=1e-13)
 
 
 # -- state_dict: round trips in the middle of training, and PyTorch's layout -------------------
@@ -310,7 +310,7 @@ def test_state_dict_round_trip_mid_training_continues_identically(case, how):
     _train(params, opt, k)
     sd = ROUND_TRIPS[how](opt.state_dict())
 
-    resumed = [tg.tensor(p.data.copy(), requires_grad=True) for p in params]
+    resumed = [tg.tensor(p._data.copy(), requires_grad=True) for p in params]
     other = {"lr": 0.5, "weight_decay": 0.0} if cls is not optim.SGD else {"lr": 0.5}
     opt2 = cls(resumed, **other)  # hyperparameters come from the saved dict
     opt2.load_state_dict(sd)
@@ -319,13 +319,13 @@ def test_state_dict_round_trip_mid_training_continues_identically(case, how):
     _train(params, opt, more, first=k)
     _train(resumed, opt2, more, first=k)
     for p, q in zip(params, resumed):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
     _assert_state_equal(opt2.state_dict()["state"], _plain(opt.state_dict()["state"]))
 
 
 def _plain(state):
     return [
-        {k: v.data if isinstance(v, tg.Tensor) else v for k, v in state.get(i, {}).items()}
+        {k: v._data if isinstance(v, tg.Tensor) else v for k, v in state.get(i, {}).items()}
         for i in range(2)
     ]
 
@@ -335,9 +335,9 @@ def test_state_dict_is_a_snapshot():
     opt = optim.Adam([w], lr=0.1)
     _quadratic_steps(opt, w, 2)
     sd = opt.state_dict()
-    saved = sd["state"][0]["exp_avg"].data.copy()
+    saved = sd["state"][0]["exp_avg"]._data.copy()
     _quadratic_steps(opt, w, 2)
-    np.testing.assert_array_equal(sd["state"][0]["exp_avg"].data, saved)
+    np.testing.assert_array_equal(sd["state"][0]["exp_avg"]._data, saved)
     assert sd["state"][0]["step"] == 2 and opt.state_dict()["state"][0]["step"] == 4
 
 

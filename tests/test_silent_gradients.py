@@ -31,7 +31,7 @@ def grad_of(f, *values):
     """The gradients of f(*xs).sum() with respect to each x, as arrays."""
     xs = [t64(v) for v in values]
     f(*xs).sum().backward()
-    return [x.grad.data for x in xs] if len(xs) > 1 else xs[0].grad.data
+    return [x.grad._data for x in xs] if len(xs) > 1 else xs[0].grad._data
 
 
 # -- no NumPy warning reaches the user; small integer powers -------------------------------------
@@ -39,12 +39,12 @@ def test_ops_give_inf_and_nan_quietly():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning fails the test
         x = t64([-1.0, 0.0, 4.0])
-        assert np.isnan(x.sqrt().data[0]) and x.log().data[1] == -inf
-        assert (1.0 / x).data[1] == inf and tg.exp(t64([1000.0])).data[0] == inf
-        assert np.isnan((t64([inf]) - inf).data[0]) and np.isnan((t64([0.0]) * inf).data[0])
+        assert np.isnan(x.sqrt()._data[0]) and x.log()._data[1] == -inf
+        assert (1.0 / x)._data[1] == inf and tg.exp(t64([1000.0]))._data[0] == inf
+        assert np.isnan((t64([inf]) - inf)._data[0]) and np.isnan((t64([0.0]) * inf)._data[0])
         y = x.sqrt()
         y.sum().backward()
-        assert np.isnan(x.grad.data[0]) and x.grad.data[1] == inf and x.grad.data[2] == 0.25
+        assert np.isnan(x.grad._data[0]) and x.grad._data[1] == inf and x.grad._data[2] == 0.25
 
 
 @pytest.mark.parametrize("b", [2, 3, 4, -2, -3, -4, 3.0, -2.0])
@@ -53,7 +53,7 @@ def test_small_integer_powers_equal_numpys(b, dtype):
     a = np.array([-2.5, -1.0, -0.0, 0.0, 0.7, 3.0, inf, -inf, nan], dtype=dtype)
     with np.errstate(all="ignore"):
         expected = np.power(a.astype(np.float64), b)
-    got = (tg.tensor(a) ** b).data
+    got = (tg.tensor(a) ** b)._data
     assert got.dtype == dtype
     np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
     assert np.array_equal(np.signbit(got), np.signbit(expected))
@@ -84,8 +84,8 @@ def test_a_dead_relu_unit_leaves_the_other_units_gradients_finite():
     x = t64([[1.0, 2.0]], requires_grad=False)
     nn.Sequential(layer, nn.ReLU())(x).sqrt().sum().backward()  # h = [3, -3]: unit 2 is dead
     s = 1 / (2 * math.sqrt(3))  # d sqrt(h) / dh at h = 3
-    np.testing.assert_allclose(layer.weight.grad.data, [[s, 2 * s], [0, 0]], rtol=1e-14)
-    np.testing.assert_allclose(layer.bias.grad.data, [s, 0], rtol=1e-14)
+    np.testing.assert_allclose(layer.weight.grad._data, [[s, 2 * s], [0, 0]], rtol=1e-14)
+    np.testing.assert_allclose(layer.bias.grad._data, [s, 0], rtol=1e-14)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +100,7 @@ def test_max_sends_an_infinite_gradient_only_to_the_maximum(reduce):
 def test_max_pool_sends_a_nan_gradient_only_to_the_argmax():
     x = t64([[[[-1.0, -2.0], [-3.0, -4.0]]]])
     F.max_pool2d(x, 2).sqrt().sum().backward()  # sqrt(-1): nan, with a nan slope
-    g = x.grad.data.ravel()
+    g = x.grad._data.ravel()
     assert np.isnan(g[0]) and np.array_equal(g[1:], [0, 0, 0])
 
 
@@ -118,9 +118,9 @@ def test_second_order_through_selected_masks():
 def test_embedding_padding_row_keeps_its_values_and_gets_no_gradient():
     w = t64([[1.0, 2.0], [3.0, inf]])
     out = F.embedding(tg.tensor([0, 1, 1]), w, padding_idx=1)
-    assert np.array_equal(out.data, [[1, 2], [3, inf], [3, inf]])  # weight[idx], as PyTorch
+    assert np.array_equal(out._data, [[1, 2], [3, inf], [3, inf]])  # weight[idx], as PyTorch
     (out * 2.0).sum().backward()
-    assert np.array_equal(w.grad.data, [[2, 2], [0, 0]])
+    assert np.array_equal(w.grad._data, [[2, 2], [0, 0]])
 
 
 # -- NaN inputs: PyTorch's rules ----------------------------------------------------------------
@@ -148,11 +148,11 @@ def test_a_nan_maximum_takes_the_gradient():
     values, index = x.max(0)
     values.backward()
     assert np.isnan(values.item()) and index.item() == 1
-    assert np.array_equal(x.grad.data, [0, 1, 0])
+    assert np.array_equal(x.grad._data, [0, 1, 0])
     x = t64([[[[1.0, nan], [2.0, 3.0]]]])
     y = F.max_pool2d(x, 2)
     y.sum().backward()
-    assert np.isnan(y.item()) and np.array_equal(x.grad.data.ravel(), [0, 1, 0, 0])
+    assert np.isnan(y.item()) and np.array_equal(x.grad._data.ravel(), [0, 1, 0, 0])
 
 
 # -- ties -----------------------------------------------------------------------------------------
@@ -165,13 +165,13 @@ def test_max_dim_sends_the_whole_gradient_to_the_returned_index(op, keepdim):
         values, index = getattr(x, op)(dim, keepdim=keepdim)
         arg = np.expand_dims((np.argmax if op == "max" else np.argmin)(data, axis=dim), dim)
         kept = (lambda a: a) if keepdim else (lambda a: np.squeeze(a, dim))
-        assert np.array_equal(index.data, kept(arg))
-        assert np.array_equal(values.data, kept(np.take_along_axis(data, arg, dim)))
+        assert np.array_equal(index._data, kept(arg))
+        assert np.array_equal(values._data, kept(np.take_along_axis(data, arg, dim)))
         v = np.arange(1.0, arg.size + 1).reshape(arg.shape)  # a distinct gradient per output
         (values * tg.tensor(kept(v))).sum().backward()
         expected = np.zeros_like(data)
         np.put_along_axis(expected, arg, v, dim)  # all of it at the returned index
-        assert np.array_equal(x.grad.data, expected)
+        assert np.array_equal(x.grad._data, expected)
 
 
 def test_full_max_and_amax_share_evenly_among_ties():
@@ -185,7 +185,7 @@ def test_full_max_and_amax_share_evenly_among_ties():
 def test_max_pool_ties_go_to_the_first_maximum_of_each_window():
     x = t64(np.ones((1, 1, 2, 4)))
     F.max_pool2d(x, 2).sum().backward()
-    assert np.array_equal(x.grad.data[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
+    assert np.array_equal(x.grad._data[0, 0], [[1, 0, 1, 0], [0, 0, 0, 0]])
 
 
 # -- kinks and zero denominators: the derivative's limit ----------------------------------------
@@ -210,8 +210,8 @@ def test_std_of_a_constant_row_has_zero_gradient():
     s.sum().backward()
     row = np.array([1.0, 2.0, 4.0])
     sd = row.std(ddof=1)
-    assert s.data[0] == 0 and s.data[1] == pytest.approx(sd, rel=1e-14)
-    np.testing.assert_allclose(x.grad.data, [[0, 0, 0], (row - row.mean()) / (2 * sd)], rtol=1e-14)
+    assert s._data[0] == 0 and s._data[1] == pytest.approx(sd, rel=1e-14)
+    np.testing.assert_allclose(x.grad._data, [[0, 0, 0], (row - row.mean()) / (2 * sd)], rtol=1e-14)
     assert np.array_equal(grad_of(lambda x: x.std(), [5.0, 5.0]), [0, 0])
     x = t64([0.3, -1.2, 2.0])
     assert gradcheck(lambda x: x.std(), (x,)) and gradgradcheck(lambda x: x.std(), (x,))
@@ -240,8 +240,8 @@ def test_cross_entropy_skips_ignored_rows_whatever_their_logits(reduction, eps):
     loss.sum().backward()
     expected, grad_row = _valid_row_reference(eps)  # the mean is over the one valid row
     expected = expected if reduction != "none" else [expected, 0]
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-13)
-    np.testing.assert_allclose(x.grad.data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(loss._data, expected, rtol=1e-13)
+    np.testing.assert_allclose(x.grad._data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -249,8 +249,8 @@ def test_nll_loss_skips_ignored_rows_whatever_their_values(reduction):
     x = t64([[-1.0, -2.0], [-inf, nan]])
     loss = F.nll_loss(x, tg.tensor([1, -100]), reduction=reduction)
     loss.sum().backward()
-    np.testing.assert_array_equal(loss.data, 2.0 if reduction != "none" else [2.0, 0.0])
-    np.testing.assert_array_equal(x.grad.data, [[0, -1], [0, 0]])
+    np.testing.assert_array_equal(loss._data, 2.0 if reduction != "none" else [2.0, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [[0, -1], [0, 0]])
 
 
 def test_an_ignored_row_gets_zero_even_from_an_infinite_gradient():
@@ -258,7 +258,7 @@ def test_an_ignored_row_gets_zero_even_from_an_infinite_gradient():
     for loss_fn, x0 in ((F.cross_entropy, [[1.0, 2.0], [3.0, 4.0]]), (F.nll_loss, -np.eye(2))):
         x = t64(x0)
         loss_fn(x, tg.tensor([0, -100]), reduction="none").sqrt().sum().backward()
-        assert np.array_equal(x.grad.data[1], [0, 0]) and np.isfinite(x.grad.data).all()
+        assert np.array_equal(x.grad._data[1], [0, 0]) and np.isfinite(x.grad._data).all()
 
 
 def test_a_row_of_a_zero_weight_class_takes_no_part():
@@ -268,7 +268,7 @@ def test_a_row_of_a_zero_weight_class_takes_no_part():
     loss.backward()
     expected, grad_row = _valid_row_reference(0.0)
     assert loss.item() == pytest.approx(expected, rel=1e-13)
-    np.testing.assert_allclose(x.grad.data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(x.grad._data, [grad_row, [0, 0, 0]], rtol=1e-13, atol=1e-15)
 
 
 def test_binary_cross_entropy_of_a_nan_probability_raises():
@@ -304,7 +304,7 @@ def test_softmax_and_logsumexp_over_an_empty_dim():
     assert tg.softmax(tg.zeros(0, 3), -1).shape == (0, 3)
     x = t64(np.zeros((2, 0)))
     lse = x.logsumexp(1)  # log of an empty sum: log 0
-    assert np.array_equal(lse.data, [-inf, -inf])
+    assert np.array_equal(lse._data, [-inf, -inf])
     lse.sum().backward()
     assert x.grad.shape == (2, 0)
     assert tg.zeros(0).logsumexp(0).item() == -inf
@@ -318,14 +318,14 @@ def test_changing_an_input_whose_value_no_gradient_reads_is_allowed():
     with tg.no_grad():
         x.add_(1)
     y.sum().backward()
-    assert np.array_equal(x.grad.data, [2, 2])
+    assert np.array_equal(x.grad._data, [2, 2])
 
     c, w = t64([3.0, 4.0], requires_grad=False), t64([1.0, 2.0])
     y = c * w  # dw reads c; nothing reads w
     with tg.no_grad():
         w.mul_(10)
     y.sum().backward()
-    assert np.array_equal(w.grad.data, [3, 4])
+    assert np.array_equal(w.grad._data, [3, 4])
 
 
 def test_changing_a_value_a_gradient_reads_raises_naming_the_op():
@@ -343,7 +343,7 @@ def test_linear_and_matmul_save_only_what_their_gradients_read():
     with tg.no_grad():
         layer.weight.mul_(2)
     y.sum().backward()
-    assert np.array_equal(layer.weight.grad.data, np.tile(x.data.sum(0), (2, 1)))
+    assert np.array_equal(layer.weight.grad._data, np.tile(x._data.sum(0), (2, 1)))
     x.requires_grad = True
     y = layer(x)  # dx = grad W reads the weight
     with tg.no_grad():
@@ -356,7 +356,7 @@ def test_linear_and_matmul_save_only_what_their_gradients_read():
     with tg.no_grad():
         a.mul_(5)
     y.sum().backward()
-    assert np.array_equal(a.grad.data, np.full((2, 3), 2.0))
+    assert np.array_equal(a.grad._data, np.full((2, 3), 2.0))
     y = a @ b
     b.add_(1)
     with pytest.raises(RuntimeError, match=r"MatMul\.backward: .*its input 1"):

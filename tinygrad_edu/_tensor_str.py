@@ -170,7 +170,7 @@ def _summary(a: np.ndarray) -> np.ndarray:
 
 def tensor_repr(t) -> str:
     """``tensor([...], dtype=..., grad_fn=<...>)`` exactly as PyTorch lays it out."""
-    a, prefix = t.data, "tensor("
+    a, prefix = t._data, "tensor("
     indent = len(prefix)
     suffixes = []
     default_float = dtypes.get_default_dtype().dtype

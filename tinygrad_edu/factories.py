@@ -51,7 +51,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     check_device(device, "as_tensor")
-    if isinstance(data, Tensor) and (dtype is None or data.data.dtype == as_numpy(dtype)):
+    if isinstance(data, Tensor) and (dtype is None or data._data.dtype == as_numpy(dtype)):
         return data
     return Tensor._wrap(_to_array(data, dtype))
 
@@ -84,7 +84,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
 
 
 def _like(t, dtype):
-    return t.data.dtype if dtype is None else as_numpy(dtype)
+    return t._data.dtype if dtype is None else as_numpy(dtype)
 
 
 def zeros_like(t, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -178,8 +178,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     """Normal samples with the given mean and standard deviation, as ``torch.normal``: either
     may be a tensor (the result has their broadcast shape and float dtype), or both are numbers
     and ``size`` gives the shape. The result carries no gradient to ``mean`` or ``std``."""
-    m, s = (x.data if isinstance(x, Tensor) else np.asarray(x) for x in (mean, std))
-    tensors = [x.data for x in (mean, std) if isinstance(x, Tensor)]
+    m, s = (x._data if isinstance(x, Tensor) else np.asarray(x) for x in (mean, std))
+    tensors = [x._data for x in (mean, std) if isinstance(x, Tensor)]
     if size is None and not tensors:
         raise TypeError("normal: with a number for both mean and std, give size= too")
     if (s < 0).any():
@@ -195,12 +195,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 def bernoulli(input, p=None, *, generator=None, device=None) -> Tensor:
     """1 with probability ``input`` (or ``p`` everywhere), else 0, in ``input``'s dtype."""
     input = input if isinstance(input, Tensor) else Tensor(input)
-    probs = np.asarray(input.data if p is None else p, dtype=np.float64)
+    probs = np.asarray(input._data if p is None else p, dtype=np.float64)
     if ((probs < 0) | (probs > 1) | np.isnan(probs)).any():
         raise ValueError("bernoulli: probabilities must lie in [0, 1]")
     g = numpy_generator(generator, "bernoulli")
     draws = g.random(input.shape) < probs
-    return _make(draws.astype(input.data.dtype), False, "bernoulli", device)
+    return _make(draws.astype(input._data.dtype), False, "bernoulli", device)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None, device=None) -> Tensor:
@@ -215,7 +215,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, device
     >>> tg.multinomial(tg.tensor([0.0, 1.0, 0.0]), 2, replacement=True)
     tensor([1, 1])
     """
-    w = input.data if isinstance(input, Tensor) else np.asarray(input)
+    w = input._data if isinstance(input, Tensor) else np.asarray(input)
     n = operator.index(num_samples)
     if w.ndim not in (1, 2) or w.shape[-1] == 0:
         raise ValueError(
@@ -248,7 +248,7 @@ class _LegacyType(type):
     """``isinstance(x, tg.FloatTensor)`` is True for float32 tensors, as in PyTorch."""
 
     def __instancecheck__(cls, obj) -> bool:
-        return isinstance(obj, Tensor) and obj.data.dtype == cls.dtype.dtype
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype.dtype
 
 
 class _LegacyTensor(metaclass=_LegacyType):

@@ -46,7 +46,7 @@ def save(obj, f, **kwargs) -> None:
         )
     arrays = {}
     for k, v in state.items():
-        arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+        arr = v._data if isinstance(v, Tensor) else np.asarray(v)
         if arr.dtype.kind not in "biufc":
             raise TypeError(
                 f"save: {k!r} is a {type(v).__name__}; the file holds tensors and arrays only "

@@ -1,4 +1,4 @@
-"""Tensor: an ndarray (``.data``), an optional gradient (``.grad``), and a link to the record
+"""Tensor: an ndarray (``._data``), an optional gradient (``.grad``), and a link to the record
 that produced it (``._record``, PyTorch's ``grad_fn``).
 
 This file holds what autodiff needs of a tensor: making one, ``backward``, accumulating
@@ -32,7 +32,7 @@ def _to_array(data, dtype=None) -> np.ndarray:
     """Array from data: Python floats become the default float (float32); NumPy scalars and
     arrays keep their dtype, also inside lists (``[np.float64(1.0)]`` is float64)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=dtypes.as_numpy(dtype))
     if isinstance(data, np.ndarray):
@@ -104,7 +104,7 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
@@ -114,18 +114,18 @@ class Tensor(TensorMethods):
         uninitialised tensor of that shape and ``Tensor()`` an empty one. ``tg.tensor(data)``
         keeps integer and bool data as they are."""
         check_device(device, "Tensor")
-        self.data = _legacy_array(args, dtypes.get_default_dtype() if dtype is None else dtype)
+        self._data = _legacy_array(args, dtypes.get_default_dtype() if dtype is None else dtype)
         self._grad = self._record = self._vc = self._hooks = None
         self.requires_grad = False
         if requires_grad:
-            _check_can_require_grad(self.data.dtype, "Tensor(requires_grad=True)")
+            _check_can_require_grad(self._data.dtype, "Tensor(requires_grad=True)")
             self.requires_grad = True
 
     @classmethod
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
-        t.data, t.requires_grad = data, requires_grad
+        t._data, t.requires_grad = data, requires_grad
         t._grad = t._record = t._vc = t._hooks = None
         return t
 
@@ -134,18 +134,18 @@ class Tensor(TensorMethods):
         """The gradient a backward accumulated: kept for leaves, and for other tensors only
         after ``retain_grad()`` (reading it otherwise warns, as in PyTorch)."""
         if self._grad is None and self._record is not None and not self.retains_grad:
-            warnings.warn(_NON_LEAF_GRAD.format(shape=self.data.shape), UserWarning, stacklevel=2)
+            warnings.warn(_NON_LEAF_GRAD.format(shape=self._data.shape), UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                value = Tensor._wrap(_to_array(value, self.data.dtype))
-            if value.data.shape != self.data.shape:
+                value = Tensor._wrap(_to_array(value, self._data.dtype))
+            if value._data.shape != self._data.shape:
                 raise ValueError(
-                    f"grad: assigned gradient has shape {value.data.shape} but the tensor has "
-                    f"shape {self.data.shape}; they must match"
+                    f"grad: assigned gradient has shape {value._data.shape} but the tensor has "
+                    f"shape {self._data.shape}; they must match"
                 )
         self._grad = value
 
@@ -182,16 +182,16 @@ class Tensor(TensorMethods):
         if create_graph:
             self._grad = g if self._grad is None else self._grad + g
         elif self._grad is None:
-            arr = g.data
+            arr = g._data
             owner = arr if arr.base is None else arr.base
             if not arr.flags.writeable or id(owner) in adopted:
                 arr = owner = arr.copy()
             adopted.add(id(owner))
             self._grad = Tensor._wrap(arr)
         elif self._grad.requires_grad:
-            self._grad = Tensor._wrap(self._grad.data + g.data)
+            self._grad = Tensor._wrap(self._grad._data + g._data)
         else:
-            self._grad.data += g.data
+            self._grad._data += g._data
 
     # -- gradients of intermediates: hooks and retain_grad --------------------------------------
     def register_hook(self, hook) -> RemovableHandle:
@@ -210,7 +210,7 @@ class Tensor(TensorMethods):
         if not self.requires_grad:
             raise RuntimeError(
                 f"register_hook: cannot register a hook on a tensor that doesn't require grad "
-                f"(shape {self.data.shape}); hooks see gradients, and only tensors that require "
+                f"(shape {self._data.shape}); hooks see gradients, and only tensors that require "
                 "grad get one"
             )
         hooks = self._hooks = self._hooks or _Hooks()
@@ -224,7 +224,7 @@ class Tensor(TensorMethods):
         if not self.requires_grad:
             raise RuntimeError(
                 f"retain_grad: can't retain_grad on a tensor that has requires_grad=False "
-                f"(shape {self.data.shape}); it gets no gradient"
+                f"(shape {self._data.shape}); it gets no gradient"
             )
         if self._record is not None:
             self._hooks = self._hooks or _Hooks()
@@ -248,7 +248,7 @@ class Tensor(TensorMethods):
                 if new is not None:
                     g = _checked_hook_result(hook, new, g)
             if hooks and not g.requires_grad:
-                g = Tensor._wrap(g.data.copy())
+                g = Tensor._wrap(g._data.copy())
             if self._hooks.retain and rec is not None and rec is self._record:
                 self._grad = g.clone() if self._grad is None else self._grad + g
         finally:
@@ -258,24 +258,24 @@ class Tensor(TensorMethods):
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
         one unbroadcast. Recorded (``functional.sum_to``) when the gradient itself requires grad."""
-        shape, dtype = like.data.shape, like.data.dtype
+        shape, dtype = like._data.shape, like._data.dtype
         g = self
-        if g.data.shape != shape:
+        if g._data.shape != shape:
             lead = g.ndim - len(shape)
-            if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.data.shape[lead:])):
+            if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g._data.shape[lead:])):
                 raise RuntimeError(
-                    f"{op}.backward returned a gradient of shape {g.data.shape} for an input "
+                    f"{op}.backward returned a gradient of shape {g._data.shape} for an input "
                     f"of shape {shape}; a gradient must have the input's shape or a shape the "
                     "input broadcasts to"
                 )
-            g = functional.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g.data, shape))
-        if g.data.dtype != dtype:
-            g = functional.cast(g, dtype) if g.requires_grad else Tensor._wrap(g.data.astype(dtype))
+            g = functional.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g._data, shape))
+        if g._data.dtype != dtype:
+            g = functional.cast(g, dtype) if g.requires_grad else Tensor._wrap(g._data.astype(dtype))
         return g
 
     def detach(self) -> "Tensor":
         """A new tensor sharing this one's data, cut from the graph."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self._data)
         t._vc = self._shared_version()
         return t
 
@@ -283,7 +283,7 @@ class Tensor(TensorMethods):
     def __reduce_ex__(self, protocol):
         """Pickle the array and ``requires_grad`` only, as PyTorch does: a non-leaf unpickles as
         a leaf holding its values, and ``.grad`` is not saved."""
-        return type(self)._wrap, (self.data, self.requires_grad)
+        return type(self)._wrap, (self._data, self.requires_grad)
 
     def __deepcopy__(self, memo) -> "Tensor":
         """A leaf's copy, with a copy of its ``.grad``. A non-leaf raises, as in PyTorch: its
@@ -295,7 +295,7 @@ class Tensor(TensorMethods):
                 f"{self.shape}) was made by {self._record.name}; copy a detached tensor "
                 "(x.detach()) and call requires_grad_() on it if it should be a new leaf"
             )
-        t = type(self)._wrap(copy.deepcopy(self.data, memo), self.requires_grad)
+        t = type(self)._wrap(copy.deepcopy(self._data, memo), self.requires_grad)
         t._grad = copy.deepcopy(self._grad, memo)
         return t
 
@@ -311,7 +311,7 @@ class Tensor(TensorMethods):
                 "detach() to get a tensor cut from the graph"
             )
         if requires_grad:
-            _check_can_require_grad(self.data.dtype, "requires_grad_")
+            _check_can_require_grad(self._data.dtype, "requires_grad_")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -392,26 +392,26 @@ class Tensor(TensorMethods):
         tensor raises instead of being truncated."""
         self._check_inplace(op)
         _refuse_recorded_operand(other, op)
-        out = fn(Tensor._wrap(self.data), other).data
-        if out.shape != self.data.shape:
+        out = fn(Tensor._wrap(self._data), other)._data
+        if out.shape != self._data.shape:
             raise RuntimeError(
                 f"{op}: the result has shape {out.shape}, but the tensor changed in place has "
-                f"shape {self.data.shape}; an in-place op cannot change the shape"
+                f"shape {self._data.shape}; an in-place op cannot change the shape"
             )
-        if dtypes.category(out.dtype) > dtypes.category(self.data.dtype):
+        if dtypes.category(out.dtype) > dtypes.category(self._data.dtype):
             raise RuntimeError(
                 f"{op}: result type {out.dtype} can't be cast to the desired output type "
-                f"{self.data.dtype}; use the out-of-place form (x = x + y), or convert first "
+                f"{self._data.dtype}; use the out-of-place form (x = x + y), or convert first "
                 "(x = x.float())"
             )
-        np.copyto(self.data, out, casting="unsafe")
+        np.copyto(self._data, out, casting="unsafe")
         self._bump_version(op)
         return self
 
     def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
         self._check_inplace(op)
         _refuse_recorded_operand(value, op)
-        self.data[functional.index_arrays(index, op)] = _raw(value)
+        self._data[functional.index_arrays(index, op)] = _raw(value)
         self._bump_version(shown_as or op)
         return self
 
@@ -431,10 +431,10 @@ def _checked_hook_result(hook, new, g: Tensor) -> Tensor:
             f"register_hook: hook {name!r} returned {type(new).__name__}; a hook returns a "
             "Tensor (the new gradient) or None (keep the gradient)"
         )
-    if new.data.shape != g.data.shape or new.data.dtype != g.data.dtype:
+    if new._data.shape != g._data.shape or new._data.dtype != g._data.dtype:
         raise RuntimeError(
-            f"register_hook: hook {name!r} changed the gradient from shape {g.data.shape}, "
-            f"{g.data.dtype} to shape {new.data.shape}, {new.data.dtype}; a replacement "
+            f"register_hook: hook {name!r} changed the gradient from shape {g._data.shape}, "
+            f"{g._data.dtype} to shape {new._data.shape}, {new._data.dtype}; a replacement "
             "gradient must keep both"
         )
     return new
@@ -450,24 +450,24 @@ _NON_LEAF_GRAD = (
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     """The seed gradient of a backward: ones for a one-element output, else ``gradient``."""
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"{op}: output has shape {tuple(t.shape)}, so backward() needs a `gradient` "
                 "argument of that shape (the vector in the vector-Jacobian product); for a "
                 "loss, reduce it to a scalar first, e.g. loss.sum().backward() or "
                 "loss.mean().backward()"
             )
-        return Tensor._wrap(np.ones_like(t.data))
+        return Tensor._wrap(np.ones_like(t._data))
     g = gradient
     if not isinstance(g, Tensor):
-        g = Tensor._wrap(np.asarray(g, t.data.dtype))
-    if g.data.shape != t.data.shape:
+        g = Tensor._wrap(np.asarray(g, t._data.dtype))
+    if g._data.shape != t._data.shape:
         raise RuntimeError(
-            f"{op}: gradient has shape {g.data.shape} but the output has shape {tuple(t.shape)}; "
+            f"{op}: gradient has shape {g._data.shape} but the output has shape {tuple(t.shape)}; "
             "pass a gradient of exactly the output's shape"
         )
     if not g.requires_grad:
-        g = Tensor._wrap(np.array(g.data, dtype=t.data.dtype))  # a private copy: never alias the caller's
+        g = Tensor._wrap(np.array(g._data, dtype=t._data.dtype))  # a private copy: never alias the caller's
     return g
 
 

@@ -43,15 +43,15 @@ class TensorMethods(RandomFills):
 
     @property
     def shape(self) -> Size:
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> dtypes.dtype:
-        return dtypes.of(self.data.dtype)
+        return dtypes.of(self._data.dtype)
 
     @property
     def device(self):
@@ -67,7 +67,7 @@ class TensorMethods(RandomFills):
 
     def __format__(self, spec: str) -> str:
         """A 0-d tensor formats like its number (``f"{loss:.4f}"``), as in PyTorch."""
-        if self.data.ndim == 0 and not self._is_parameter:
+        if self._data.ndim == 0 and not self._is_parameter:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
@@ -89,47 +89,47 @@ class TensorMethods(RandomFills):
 
     # -- conversions ----------------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor can be converted to a Python scalar, this "
-                f"one has shape {self.data.shape}"
+                f"one has shape {self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), like ``torch.Tensor.numpy``."""
         if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a tensor that requires grad; use "
-                "tensor.detach().numpy() (or .data)"
+                "tensor.detach().numpy() (or ._data)"
             )
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is "
+                f"bool: the truth value of a tensor with {self._data.size} elements is "
                 "ambiguous; use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -138,31 +138,31 @@ class TensorMethods(RandomFills):
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._data)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None):
         """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
+            return Size(self._data.shape)
+        return self._data.shape[normalize_axis(dim, self.ndim, "size")[0]]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     # -- dtype conversions --------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
@@ -171,9 +171,9 @@ class TensorMethods(RandomFills):
     def to(self, *args, **kwargs) -> "Tensor":
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``, and the
         keywords ``dtype``, ``device``, ``copy``, as in PyTorch; the only device is the CPU."""
-        args = tuple(a.data.dtype if isinstance(a, Tensor) else a for a in args)
+        args = tuple(a._data.dtype if isinstance(a, Tensor) else a for a in args)
         dtype, copy = parse_to(args, kwargs, "to")
-        if dtype is not None and dtype != self.data.dtype:
+        if dtype is not None and dtype != self._data.dtype:
             return self.astype(dtype)
         return self.clone() if copy else self
 
@@ -181,7 +181,7 @@ class TensorMethods(RandomFills):
         """The legacy type name (``'tg.FloatTensor'``), or with an argument a conversion to
         that dtype or legacy type (``tg.LongTensor``, ``'tg.LongTensor'``)."""
         if dtype is None:
-            return dtypes.legacy_name(self.data.dtype)
+            return dtypes.legacy_name(self._data.dtype)
         return self.to(dtypes.from_legacy(dtype))
 
     def float(self) -> "Tensor":
@@ -216,7 +216,7 @@ class TensorMethods(RandomFills):
         return self
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     # -- comparisons, bitwise and logical ops (no gradient) ---------------------------------------
     def __eq__(self, other): return functional.eq(self, other)  # type: ignore[override]
@@ -240,14 +240,14 @@ class TensorMethods(RandomFills):
     def logical_not(self): return functional.logical_not(self)
 
     def equal(self, other) -> bool:
-        return bool(np.array_equal(self.data, _raw(other)))
+        return bool(np.array_equal(self._data, _raw(other)))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
-        return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
+        return bool(np.allclose(self._data, _raw(other), rtol=rtol, atol=atol))
 
-    def isnan(self): return Tensor._wrap(np.isnan(self.data))
-    def isinf(self): return Tensor._wrap(np.isinf(self.data))
-    def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
+    def isnan(self): return Tensor._wrap(np.isnan(self._data))
+    def isinf(self): return Tensor._wrap(np.isinf(self._data))
+    def isfinite(self): return Tensor._wrap(np.isfinite(self._data))
     def sign(self): return functional.sign(self)
     def floor(self): return functional.floor(self)
     def ceil(self): return functional.ceil(self)
@@ -256,11 +256,11 @@ class TensorMethods(RandomFills):
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
-        return Tensor._wrap(np.asarray(np.any(self.data, axis=a, keepdims=k)))
+        return Tensor._wrap(np.asarray(np.any(self._data, axis=a, keepdims=k)))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "all")
-        return Tensor._wrap(np.asarray(np.all(self.data, axis=a, keepdims=k)))
+        return Tensor._wrap(np.asarray(np.all(self._data, axis=a, keepdims=k)))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _arg_reduce(np.argmax, self, dim, axis, keepdim, keepdims, "argmax")
@@ -414,7 +414,7 @@ class TensorMethods(RandomFills):
 
 
 def _raw(x):
-    return x.data if isinstance(x, TensorMethods) else x
+    return x._data if isinstance(x, TensorMethods) else x
 
 
 def _shape_args(shape: tuple) -> tuple:
@@ -469,7 +469,7 @@ def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
     a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
     if isinstance(a, tuple):
         raise TypeError(f"{op}: takes a single dim, got {a}")
-    out = fn(t.data, axis=a)
+    out = fn(t._data, axis=a)
     if k:
         out = np.expand_dims(out, a) if a is not None else np.reshape(out, (1,) * t.ndim)
     return Tensor._wrap(np.asarray(out, dtype=np.int64))
@@ -480,7 +480,7 @@ def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
     a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
     if not torch_style:
         return op_fn(t, a, k)
-    if t.data.size == 0:
+    if t._data.size == 0:
         op_fn(t, a, k)  # raises its clear error when the dim is empty
     indices = _arg_reduce(arg_fn, t, a, None, k, None, op)
     # the values are t gathered at the indices (one index array per dim), so that the whole
@@ -488,7 +488,7 @@ def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
     index = list(np.indices(indices.shape, sparse=True))  # (none for a 0-d t: t[()])
     if t.ndim:
         d = a % t.ndim
-        index[d : d + k] = [indices.data]  # replaces the kept dim's range, or inserts the dim
+        index[d : d + k] = [indices._data]  # replaces the kept dim's range, or inserts the dim
     return MaxMin(functional.getitem(t, tuple(index)), indices)
 
 

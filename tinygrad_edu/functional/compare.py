@@ -18,7 +18,7 @@ def _arrays(a, b) -> tuple:
     and that dtype."""
     a, b = _operand(a), _operand(b)
     dtype = result_type(a, b)
-    a, b = (x.data.astype(dtype, copy=False) if isinstance(x, Tensor) else x for x in (a, b))
+    a, b = (x._data.astype(dtype, copy=False) if isinstance(x, Tensor) else x for x in (a, b))
     return a, b, dtype
 
 
@@ -56,7 +56,7 @@ def bitwise_not(x):
     """~x: logical not of a bool tensor, the two's-complement not of an integer one."""
     if x.dtype.kind not in "biu":
         raise TypeError(f"bitwise_not: needs an integer or bool tensor, got {x.dtype}; use logical_not")
-    return Tensor._wrap(np.invert(x.data))
+    return Tensor._wrap(np.invert(x._data))
 
 
 def logical_and(a, b): return Tensor._wrap(np.logical_and(_raw(a), _raw(b)))
@@ -66,4 +66,4 @@ def logical_not(x): return Tensor._wrap(np.logical_not(_raw(x)))
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x

@@ -41,7 +41,7 @@ def _promote(*operands, floating: bool = False) -> tuple:
     if floating and dtype.kind != "f":
         dtype = get_default_dtype().dtype
     return tuple(
-        Cast.apply(x, dtype) if isinstance(x, Tensor) and x.data.dtype != dtype else x
+        Cast.apply(x, dtype) if isinstance(x, Tensor) and x._data.dtype != dtype else x
         for x in operands
     )
 
@@ -51,10 +51,10 @@ def _operands(a, b, floating: bool = False) -> tuple:
     Shapes are not checked here: NumPy checks them in the forward, and ``_binary`` turns its
     error into ours."""
     if isinstance(a, Tensor):  # the common cases, decided without further checks
-        kind = a.data.dtype.kind
+        kind = a._data.dtype.kind
         if kind == "f" and (type(b) is float or type(b) is int):
             return a, b
-        if isinstance(b, Tensor) and a.data.dtype == b.data.dtype and (kind == "f" or not floating):
+        if isinstance(b, Tensor) and a._data.dtype == b._data.dtype and (kind == "f" or not floating):
             return a, b
     return _promote(_operand(a), _operand(b), floating=floating)
 
@@ -67,7 +67,7 @@ def _apply(primitive: type[Function], op: str, a, b, **kwargs) -> Tensor:
     try:
         return primitive.apply(a, b, **kwargs)
     except ValueError:
-        shapes = [x.data.shape for x in (a, b) if isinstance(x, Tensor)]
+        shapes = [x._data.shape for x in (a, b) if isinstance(x, Tensor)]
         broadcast_shapes(op, *shapes)  # raises the clear error if that was the problem
         raise
 
@@ -101,7 +101,7 @@ def _check_divisor(op: str, a, b) -> None:
     dtype = a.dtype if isinstance(a, Tensor) else b.dtype
     if dtype.kind == "b":
         raise TypeError(f"{op}: not defined for bool tensors; convert first, e.g. x.long()")
-    if dtype.kind in "iu" and np.any(np.asarray(b.data if isinstance(b, Tensor) else b) == 0):
+    if dtype.kind in "iu" and np.any(np.asarray(b._data if isinstance(b, Tensor) else b) == 0):
         raise RuntimeError(
             f"ZeroDivisionError: {op}: integer division by zero (the divisor holds a 0); "
             "convert to float first (x.float()) to get inf or nan instead"
@@ -114,7 +114,7 @@ def _step(x, fn, **kw):
         return ew.PiecewiseConstant.apply(x, fn=fn, **kw)
     # integers are whole numbers already (and carry no gradient); a bool's sign is itself
     keep = fn is not np.sign or x.dtype.kind == "b"
-    return Tensor._wrap(x.data.copy() if keep else fn(x.data))
+    return Tensor._wrap(x._data.copy() if keep else fn(x._data))
 
 
 def floor(x): return _step(x, np.floor)
@@ -127,7 +127,7 @@ def round(x, decimals=0): return _step(x, np.round, decimals=decimals)  # noqa: 
 def _floating(x):
     """An integer or bool tensor meets a float function as the default float dtype (PyTorch's
     rule; NumPy would pick float64, or float16 for int8)."""
-    return x if x.data.dtype.kind == "f" else Cast.apply(x, get_default_dtype().dtype)
+    return x if x._data.dtype.kind == "f" else Cast.apply(x, get_default_dtype().dtype)
 
 
 def neg(x): return ew.Neg.apply(x)
@@ -166,11 +166,11 @@ clamp = clip
 
 def cast(x, dtype):
     dtype = as_numpy(dtype)
-    if x.data.dtype == dtype:
+    if x._data.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
         # an integer result can carry no gradient: cut it from the graph, as torch does
-        return Tensor._wrap(x.data.astype(dtype))
+        return Tensor._wrap(x._data.astype(dtype))
     return ew.Cast.apply(x, dtype)
 
 
@@ -180,17 +180,17 @@ def transpose(x, dim0, dim1):
 
 def where(cond, a, b):
     """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
-    if isinstance(cond, Tensor) and cond.data.dtype == np.bool_:
+    if isinstance(cond, Tensor) and cond._data.dtype == np.bool_:
         c = cond  # passed as the tensor, so Where's saved mask is version-checked
     else:
-        c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+        c = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
         if c.dtype != np.bool_:
             c = c.astype(bool)
     a, b = _promote(_operand(a), _operand(b))
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two scalars: NumPy would
         dtype = result_type(a, b)  # pick float64 for them, PyTorch the default dtype
         a, b = np.asarray(a, dtype), np.asarray(b, dtype)
-    operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
+    operands = (np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b))
     broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
     return Where.apply(c, a, b)
 
@@ -227,7 +227,7 @@ def sum_to(x, shape):
 # -- composites: no backward of their own ---------------------------------------------------
 def _count(x: Tensor, axis) -> int:
     axes = _axes(x, axis, "var")
-    return x.data.size if axes is None else prod(x.shape[a] for a in axes)
+    return x._data.size if axes is None else prod(x.shape[a] for a in axes)
 
 
 def var(x, axis=None, correction=1, keepdims=False):
@@ -241,18 +241,18 @@ def std(x, axis=None, correction=1, keepdims=False):
     """sqrt(var). Where var is 0 (a constant row) the gradient is 0, as in PyTorch: sqrt's
     slope is infinite there and var's is 0, so sqrt is taken of 1 instead and never meets it."""
     v = var(x, axis, correction, keepdims)
-    zero = v.data == 0
+    zero = v._data == 0
     return Where.apply(zero, 0.0, ew.Sqrt.apply(Where.apply(zero, 1.0, v)))
 
 
 def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
     axes = _axes(x, axis, op)
-    if x.data.size == 0:  # no maximum (of an empty dim) to shift by: a sum of nothing, 0
-        return Tensor._wrap(np.add.reduce(x.data, axis=axes, keepdims=True))
-    m = np.max(x.data, axis=axes, keepdims=True)
+    if x._data.size == 0:  # no maximum (of an empty dim) to shift by: a sum of nothing, 0
+        return Tensor._wrap(np.add.reduce(x._data, axis=axes, keepdims=True))
+    m = np.max(x._data, axis=axes, keepdims=True)
     if not np.isfinite(m).all():
-        m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype, copy=False)
+        m = np.where(np.isfinite(m), m, 0).astype(x._data.dtype, copy=False)
     return Tensor._wrap(m)
 
 

@@ -44,7 +44,7 @@ def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
 
 def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
     """Accept (N, C, H, W) or an unbatched (C, H, W), as PyTorch does."""
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     if ndim == 4:
         return input, False
     if ndim == 3:
@@ -78,7 +78,7 @@ def conv2d(
     if isinstance(padding, str):
         raise NotImplementedError(f"conv2d: string padding {padding!r} is not supported; pass ints")
     x, unbatched = _batched(input, "conv2d")
-    if weight.data.ndim != 4:
+    if weight._data.ndim != 4:
         raise ValueError(
             "conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape "
             f"{tuple(weight.shape)}"
@@ -184,7 +184,7 @@ def avg_pool2d(
         counts = np.outer(
             _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
         )
-        out = total / Tensor._wrap(counts[:, :, None].astype(x.data.dtype))
+        out = total / Tensor._wrap(counts[:, :, None].astype(x._data.dtype))
     out = functional.permute(out, (0, 3, 1, 2))
     return functional.squeeze(out, 0) if unbatched else out
 

@@ -31,7 +31,7 @@ def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
 def _as_target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    return _wrap(np.asarray(target, dtype=like.data.dtype))
+    return _wrap(np.asarray(target, dtype=like._data.dtype))
 
 
 def _check_same_shape(input: Tensor, target: Tensor, op: str) -> None:
@@ -120,8 +120,8 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     targets' shape."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    xd = input.data
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    xd = input._data
     if xd.ndim == 2 and t.ndim == 1 and t.shape[0] == xd.shape[0] and t.dtype in _UNSIGNED:
         # the common case (N, C) logits and (N,) indices, checked by ONE reduction: viewed as
         # unsigned, a negative index is huge, so max < C means every index is in [0, C)
@@ -132,7 +132,7 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
             safe_t = t.copy()  # a snapshot of the targets; none can equal ignore_index
             w = None
             if weight is not None:
-                w = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+                w = (weight._data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
                 w = w.astype(xd.dtype)
             return input, safe_t, w, t.shape
     flat, tshape = _classes_last(input, op)
@@ -156,10 +156,10 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     safe_t = t.copy() if all_kept else np.where(keep, t, 0)  # a snapshot of the targets
     w = None
     if not all_kept:
-        w = keep.astype(input.data.dtype)
+        w = keep.astype(input._data.dtype)
     if weight is not None:
-        wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
-        w = wc.astype(input.data.dtype) if w is None else w * wc.astype(input.data.dtype)
+        wc = (weight._data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+        w = wc.astype(input._data.dtype) if w is None else w * wc.astype(input._data.dtype)
     return flat, safe_t, w, tshape
 
 
@@ -188,7 +188,7 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind != "f" and label_smoothing == 0.0:  # class indices: one record
         flat, t, w, tshape = _class_targets(
             input, target, weight, ignore_index, reduction, "cross_entropy"
@@ -207,11 +207,11 @@ def cross_entropy(
     w = (
         None
         if weight is None
-        else (weight.data if isinstance(weight, Tensor) else np.asarray(weight))
+        else (weight._data if isinstance(weight, Tensor) else np.asarray(weight))
     )
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
-    per_class = logp if w is None else logp * _wrap(w.astype(input.data.dtype).reshape(wshape))
+    per_class = logp if w is None else logp * _wrap(w.astype(input._data.dtype).reshape(wshape))
     smooth = -per_class.sum(class_dim)
     if not keep.all():
         smooth = functional.where(keep, smooth, 0.0)
@@ -236,16 +236,16 @@ def _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim):
     if weight is not None:
         wshape = [1] * logp.ndim
         wshape[class_dim] = n_classes
-        t = t * (weight.data if isinstance(weight, Tensor) else np.asarray(weight)).reshape(wshape)
+        t = t * (weight._data if isinstance(weight, Tensor) else np.asarray(weight)).reshape(wshape)
     loss = -(logp * _wrap(t.astype(logp.dtype, copy=False))).sum(class_dim)
     if reduction == "mean" and logp.ndim > 1:
-        return loss.sum() / float(loss.data.size)
+        return loss.sum() / float(loss._data.size)
     return _reduce(loss, reduction, "cross_entropy")
 
 
 def _log_clamped(x: Tensor) -> Tensor:
     """log(x) clamped below at -100 as PyTorch's BCE does; finite gradient at x = 0."""
-    pos = x.data > 0
+    pos = x._data > 0
     return functional.clip(functional.where(pos, functional.log(functional.where(pos, x, 1.0)), -100.0), -100.0, None)
 
 
@@ -259,9 +259,9 @@ def binary_cross_entropy(
             f"binary_cross_entropy: target size {tuple(target.shape)} must match input size "
             f"{tuple(input.shape)}"
         )
-    inside = (input.data >= 0) & (input.data <= 1)  # (False at NaN, as PyTorch requires)
+    inside = (input._data >= 0) & (input._data <= 1)  # (False at NaN, as PyTorch requires)
     if not inside.all():
-        bad = input.data[~inside]
+        bad = input._data[~inside]
         raise ValueError(
             f"binary_cross_entropy: input values must be probabilities in [0, 1], got "
             f"{bad.size} value(s) outside it (the first: {bad.flat[0]:.4g}); for logits use "
@@ -291,7 +291,7 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} must match "
             f"input size {tuple(input.shape)}"
         )
-    m = (input.data >= 0).astype(input.data.dtype)
+    m = (input._data >= 0).astype(input._data.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|
     relu_neg = input * _wrap(m - 1.0)  # max(-x, 0)
     softplus_neg = functional.log(functional.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))

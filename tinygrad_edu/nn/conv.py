@@ -190,9 +190,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._dims or input.shape[1] != self.num_features:
@@ -204,7 +204,7 @@ class _BatchNorm(Module):
         track = self.training and self.track_running_stats
         momentum = 0.0 if self.momentum is None else self.momentum
         if track and self.momentum is None:  # cumulative moving average over the batches
-            momentum = 1.0 / float(self.num_batches_tracked.data + 1)
+            momentum = 1.0 / float(self.num_batches_tracked._data + 1)
         out = F.batch_norm(
             input,
             self.running_mean if track or not use_batch_stats else None,
@@ -216,7 +216,7 @@ class _BatchNorm(Module):
             self.eps,
         )
         if track:  # counted after the call succeeded: a call that raises changes nothing
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             self.num_batches_tracked._bump_version()
         return out
 

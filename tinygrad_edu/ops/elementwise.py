@@ -119,13 +119,13 @@ class Pow(Function):
         ga = gb = None
         if na:
             if isinstance(b, Tensor):  # 0 * 0**-1 is NaN: the limit at a = b = 0 is 0
-                ga = Where.apply((a.data == 0) & (b.data == 0), 0.0, grad * b * a ** (b - 1.0))
+                ga = Where.apply((a._data == 0) & (b._data == 0), 0.0, grad * b * a ** (b - 1.0))
             elif b == 0:  # a constant 1: no slope even at a = 0, where 0 * 0**-1 is NaN
-                ga = _wrap(np.zeros_like(grad.data))
+                ga = _wrap(np.zeros_like(grad._data))
             else:
                 ga = grad * a * 2.0 if b == 2 else grad * b * a ** (b - 1)
         if nb:
-            flat = (_raw(a) == 0) & (b.data >= 0)  # 0**b is constant (0, or 1 at b = 0) there
+            flat = (_raw(a) == 0) & (b._data >= 0)  # 0**b is constant (0, or 1 at b = 0) there
             if isinstance(a, Tensor):  # log of 1 where flat: no 0 * log(0) in any derivative
                 log_a = Log.apply(Where.apply(flat, 1.0, a))
             else:  # a Python scalar base
@@ -264,7 +264,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return masked_grad(grad, ~(x.data <= 0))
+        return masked_grad(grad, ~(x._data <= 0))
 
 
 class Abs(Function):
@@ -278,7 +278,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        sign = np.sign(x.data)
+        sign = np.sign(x._data)
         return grad * _wrap(np.where(np.isnan(sign), 0, sign))
 
 
@@ -365,7 +365,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x = ctx.saved_tensors[0].data
+        x = ctx.saved_tensors[0]._data
         inside = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             inside &= x >= ctx.lo
@@ -380,7 +380,7 @@ def masked_grad(grad: Tensor, share: np.ndarray) -> Tensor:
     finite the product is the same, and a multiply is much faster than np.where on a mask
     with no pattern (a relu's)."""
     product = Mul.apply(grad, _wrap(np.asarray(share)))
-    if np.isfinite(grad.data).all():
+    if np.isfinite(grad._data).all():
         return product
     return Where.apply(share == 0, 0.0, product)
 
@@ -442,5 +442,5 @@ class PiecewiseConstant(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        zero = _wrap(np.zeros_like(grad.data))  # not grad * 0, which is nan where grad is inf
+        zero = _wrap(np.zeros_like(grad._data))  # not grad * 0, which is nan where grad is inf
         return tuple(zero if needed else None for needed in ctx.needs_input_grad)

@@ -129,7 +129,7 @@ class CrossEntropy(Function):
             x = Where.apply(ctx.weight[:, None] == 0, 0.0, x)  # or NaN) are not even read
         # softmax(x) from the logits, so that a create_graph backward differentiates it again
         prob = Exp.apply(LogSoftmax.apply(x, axes=(1,)))
-        onehot = np.zeros(x.shape, x.data.dtype)
+        onehot = np.zeros(x.shape, x._data.dtype)
         onehot[ctx.index] = 1
         a = _row_coefficients(ctx, grad)
         if a.ndim:  # one coefficient per row: (N,) -> (N, 1)

@@ -3,7 +3,7 @@
 
 An optimizer holds a list of parameter groups (dicts with ``'params'`` and hyperparameters
 such as ``'lr'``) and per-parameter ``state`` (momentum buffers, moment estimates ...).
-``step()`` changes each parameter's array (``p.data``) in place with NumPy, outside the tape,
+``step()`` changes each parameter's array (``p._data``) in place with NumPy, outside the tape,
 and bumps the tensor's version counter so that a graph recorded before the update cannot
 silently use the changed weights in a later backward.
 """
@@ -126,9 +126,9 @@ class Optimizer:
                     p.grad = None
                 elif p.grad is not None:
                     if p.grad.requires_grad:  # a create_graph gradient: cut it from its graph
-                        p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                        p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
                     else:
-                        p.grad.data[...] = 0
+                        p.grad._data[...] = 0
 
     def step(self, closure: Callable | None = None):
         """Apply one update to every parameter that has a gradient.
@@ -151,16 +151,16 @@ class Optimizer:
 
     def _check_step(self, p: Tensor) -> None:
         """Refuse what would fail (or silently broadcast) halfway through an update: a gradient
-        or a state buffer whose shape is not the parameter's (``p.data`` or ``p.grad.data``
+        or a state buffer whose shape is not the parameter's (``p._data`` or ``p.grad._data``
         replaced), or a gradient that cannot be cast to the parameter's dtype. A subclass whose
         state tensors are neither scalars nor shaped like the parameter overrides this."""
-        g, problem = p.grad.data, None
+        g, problem = p.grad._data, None
         if g.shape != p.shape:
             problem = (
                 f"has a gradient of shape {g.shape}; a gradient must have its parameter's shape "
-                "(was p.data or p.grad.data replaced?)"
+                "(was p._data or p.grad._data replaced?)"
             )
-        elif g.dtype != p.data.dtype and not np.can_cast(g.dtype, p.data.dtype, "same_kind"):
+        elif g.dtype != p._data.dtype and not np.can_cast(g.dtype, p._data.dtype, "same_kind"):
             problem = f"has a gradient of dtype {g.dtype}, which cannot update it"
         for key, value in self.state.get(p, {}).items():
             if isinstance(value, Tensor) and value.ndim and value.shape != p.shape:
@@ -171,12 +171,12 @@ class Optimizer:
         if problem:
             index = [id(q) for group in self.param_groups for q in group["params"]].index(id(p))
             raise RuntimeError(
-                f"{type(self).__name__}.step: parameter {index} (shape {tuple(p.shape)}, {p.data.dtype}) "
+                f"{type(self).__name__}.step: parameter {index} (shape {tuple(p.shape)}, {p._data.dtype}) "
                 f"{problem}; nothing was updated"
             )
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
-        """Change ``p.data`` in place by one step of the rule, reading ``p.grad``."""
+        """Change ``p._data`` in place by one step of the rule, reading ``p.grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define _update(p, group)")
 
     # -- saving and loading -----------------------------------------------------------------
@@ -260,15 +260,15 @@ def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
     """``g = -p.grad if maximize else p.grad;  g = g + weight_decay * p``: the first lines of
     every rule as PyTorch documents it (maximize negates the gradient, never the decay).
     ``p.grad``'s array is returned as is when nothing changes it: read it, never write it."""
-    g = -p.grad.data if maximize else p.grad.data
+    g = -p.grad._data if maximize else p.grad._data
     if weight_decay != 0:
-        g = g + weight_decay * p.data
+        g = g + weight_decay * p._data
     return g
 
 
 def _zeros_state(p: Tensor) -> Tensor:
     """A fresh state buffer (moment estimate, momentum ...) shaped and typed like ``p``."""
-    return Tensor._wrap(np.zeros_like(p.data))
+    return Tensor._wrap(np.zeros_like(p._data))
 
 
 def _check_param(p, i: int, name: str) -> None:
@@ -292,7 +292,7 @@ def _check_param(p, i: int, name: str) -> None:
 
 def _copy_value(v):
     if isinstance(v, Tensor):
-        return Tensor._wrap(v.data.copy())
+        return Tensor._wrap(v._data.copy())
     if isinstance(v, np.ndarray):
         return v.copy()
     return copy.deepcopy(v)
@@ -301,12 +301,12 @@ def _copy_value(v):
 def _cast_value(v, p: Tensor, key: str, where: str):
     """A saved state entry as this optimizer keeps it: arrays copied into the param's dtype."""
     if key == "step":
-        return int(np.asarray(v.data if isinstance(v, Tensor) else v))
-    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+        return int(np.asarray(v._data if isinstance(v, Tensor) else v))
+    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
     if arr.shape != p.shape:
         raise ValueError(
             f"{where}: state '{key}' has shape {arr.shape} but its parameter has shape {tuple(p.shape)}"
         )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{where}: state '{key}' has dtype {arr.dtype}; expected real numbers")
-    return Tensor._wrap(np.array(arr, dtype=p.data.dtype))
+    return Tensor._wrap(np.array(arr, dtype=p._data.dtype))

@@ -69,10 +69,10 @@ class SGD(Optimizer):
             state = self.state[p]
             if "momentum_buffer" not in state:  # first step: b = g (a copy: g may be p.grad's)
                 state["momentum_buffer"] = Tensor._wrap(g.copy())
-                b = state["momentum_buffer"].data
+                b = state["momentum_buffer"]._data
             else:
-                b = state["momentum_buffer"].data
+                b = state["momentum_buffer"]._data
                 b *= momentum
                 b += (1 - dampening) * g
             g = g + momentum * b if group["nesterov"] else b
-        p.data -= lr * g
+        p._data -= lr * g
