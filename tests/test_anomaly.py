@@ -44,7 +44,7 @@ def test_off_by_default_and_nothing_raises_or_is_recorded():
     assert not tg.is_anomaly_enabled()
     x = tg.tensor([-1.0, 4.0], requires_grad=True)
     y = x.log()  # NaN at -1: no error outside the block
-    assert np.isnan(y.data[0])
+    assert np.isnan(y._data[0])
     assert y._record.where is None  # no source line is looked up when off
     y.sum().backward()
     with tg.detect_anomaly():
@@ -119,7 +119,7 @@ def test_backward_check_when_the_forward_ran_outside_the_block():
 def test_without_anomaly_mode_the_same_backward_is_silent():
     x = tg.tensor([0.0, 4.0], requires_grad=True)
     x.sqrt().sum().backward()
-    assert np.isinf(x.grad.data[0])
+    assert np.isinf(x.grad._data[0])
 
 
 def test_finite_runs_are_unchanged_and_gradients_equal():

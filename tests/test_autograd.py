@@ -27,22 +27,22 @@ def test_gradient_argument_is_the_vector_of_a_vjp() -> None:
     y = x * x
     v = np.array([1.0, 0.0, -2.0])
     y.backward(tg.tensor(v))
-    np.testing.assert_array_equal(x.grad.data, 2 * x.data * v)
+    np.testing.assert_array_equal(x.grad._data, 2 * x._data * v)
     z = f64([1.0, 2.0])
     (z * 3).backward([1.0, 1.0])  # array-likes are accepted too
-    np.testing.assert_array_equal(z.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(z.grad._data, [3.0, 3.0])
 
 
 def test_leaf_grads_accumulate_across_calls_until_zeroed() -> None:
     x = f64([1.0, 2.0])
     for k in range(1, 4):
         (x * x).sum().backward()
-        np.testing.assert_array_equal(x.grad.data, k * 2 * x.data)
+        np.testing.assert_array_equal(x.grad._data, k * 2 * x._data)
     x.grad = None
     (x * 5).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad._data, [5.0, 5.0])
     x.grad.zero_()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
+    np.testing.assert_array_equal(x.grad._data, [0.0, 0.0])
 
 
 def test_a_tensor_used_twice_accumulates_within_one_backward() -> None:
@@ -55,9 +55,9 @@ def test_second_backward_needs_retain_graph() -> None:
     x = f64([1.0, 2.0])
     y = (x.exp() * x).sum()
     y.backward(retain_graph=True)
-    first = x.grad.data.copy()
+    first = x.grad._data.copy()
     y.backward()
-    np.testing.assert_allclose(x.grad.data, 2 * first)
+    np.testing.assert_allclose(x.grad._data, 2 * first)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
 
@@ -74,11 +74,11 @@ def test_tg_grad_returns_gradients_without_touching_grad() -> None:
     x, w = f64([1.0, 2.0]), f64([3.0, -1.0])
     y = (x * w).sum()
     gx, gw = tg.grad(y, [x, w])
-    np.testing.assert_array_equal(gx.data, w.data)
-    np.testing.assert_array_equal(gw.data, x.data)
+    np.testing.assert_array_equal(gx._data, w._data)
+    np.testing.assert_array_equal(gw._data, x._data)
     assert x.grad is None and w.grad is None
     (g,) = tg.grad((x * x), x, grad_outputs=tg.tensor([1.0, 1.0], dtype=tg.float64))
-    np.testing.assert_array_equal(g.data, 2 * x.data)
+    np.testing.assert_array_equal(g._data, 2 * x._data)
     assert not g.requires_grad
 
 
@@ -157,11 +157,11 @@ def test_create_graph_second_derivatives() -> None:
     y = (x**3 + x.sin()).sum()
     (g,) = tg.grad(y, x, create_graph=True)
     assert g.requires_grad
-    np.testing.assert_allclose(g.data, 3 * x.data**2 + np.cos(x.data))
+    np.testing.assert_allclose(g._data, 3 * x._data**2 + np.cos(x._data))
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_allclose(h.data, 6 * x.data - np.sin(x.data))
+    np.testing.assert_allclose(h._data, 6 * x._data - np.sin(x._data))
     (num,) = numerical_grad(lambda t: (3 * t**2 + t.cos()).sum(), (x.detach(),))
-    np.testing.assert_allclose(h.data, num, rtol=1e-6)
+    np.testing.assert_allclose(h._data, num, rtol=1e-6)
 
 
 def test_backward_create_graph_leaves_a_differentiable_grad() -> None:
@@ -171,7 +171,7 @@ def test_backward_create_graph_leaves_a_differentiable_grad() -> None:
     gx = x.grad
     x.grad = None
     gx.sum().backward()  # d/dx (e^x (1 + x)) = e^x (2 + x)
-    np.testing.assert_allclose(x.grad.data, np.exp(x.data) * (2 + x.data))
+    np.testing.assert_allclose(x.grad._data, np.exp(x._data) * (2 + x._data))
 
 
 def test_third_derivative() -> None:
@@ -207,7 +207,7 @@ def test_saved_tensors_give_back_what_forward_saved(saves) -> None:
     x, c = f64([1.0, -2.0]), np.array([0.5, 0.25])
     y = ScaleShift.apply(x, 2.5, c) if "c" in names else ScaleShift.apply(x, 2.5)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.5, 2.5])
+    np.testing.assert_array_equal(x.grad._data, [2.5, 2.5])
     saved = got["saved"]
     assert isinstance(saved, tuple) and len(saved) == len(names)
     for name, value in zip(names, saved):
@@ -216,7 +216,7 @@ def test_saved_tensors_give_back_what_forward_saved(saves) -> None:
         elif name == "s":
             assert value == 2.5 and type(value) is float
         else:
-            assert isinstance(value, tg.Tensor) and value.data is c
+            assert isinstance(value, tg.Tensor) and value._data is c
 
 
 def test_custom_function_records_like_a_builtin() -> None:
@@ -235,10 +235,10 @@ def test_custom_function_records_like_a_builtin() -> None:
     y = Cube.apply(x)
     assert y.grad_fn is not None and len(tg.get_tape()) == 1
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [12.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [12.0, 3.0])
     (g,) = tg.grad(Cube.apply(x).sum(), x, create_graph=True)
     (h,) = tg.grad(g.sum(), x)
-    np.testing.assert_array_equal(h.data, [12.0, -6.0])
+    np.testing.assert_array_equal(h._data, [12.0, -6.0])
 
 
 def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
@@ -246,8 +246,8 @@ def test_broadcast_gradients_are_reduced_to_each_input_shape() -> None:
     b = f64(np.arange(4.0))
     (a * b).sum().backward()
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
-    np.testing.assert_array_equal(a.grad.data, np.full((3, 1), 6.0))
-    np.testing.assert_array_equal(b.grad.data, np.full(4, 3.0))
+    np.testing.assert_array_equal(a.grad._data, np.full((3, 1), 6.0))
+    np.testing.assert_array_equal(b.grad._data, np.full(4, 3.0))
 
 
 
@@ -260,6 +260,6 @@ def test_leaves_given_one_gradient_buffer_accumulate_separately() -> None:
     seed = tg.tensor(np.array([1.0, 1.0]))
     (a + b).backward(seed)
     (a * 2.0).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [3.0, 3.0])  # 1 + 2
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
-    np.testing.assert_array_equal(seed.data, [1.0, 1.0])
+    np.testing.assert_array_equal(a.grad._data, [3.0, 3.0])  # 1 + 2
+    np.testing.assert_array_equal(b.grad._data, [1.0, 1.0])
+    np.testing.assert_array_equal(seed._data, [1.0, 1.0])

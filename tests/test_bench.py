@@ -49,7 +49,7 @@ def test_hand_numpy_gradients_match_the_engine(kind):
     want = hand.grads()
     assert [g.shape for g in want] == [p.shape for p in params]
     assert M.max_rel_err(engine.grads(), want) < 1e-10
-    np.testing.assert_allclose(engine.infer().data, hand.infer(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(engine.infer()._data, hand.infer(), rtol=1e-10, atol=1e-12)
 
 
 def test_fast_and_plain_nchw_cnn_references_agree():
@@ -173,7 +173,7 @@ def test_numerical_gradient_matches_backprop():
     loss().backward()
     coords = [(0, 0), (1, 2), (2, 5), (3, 1)]
     num = numdiff.numerical_grad(ps, loss, coords)
-    exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
+    exact = np.array([ps[i].grad._data.reshape(-1)[j] for i, j in coords])
     np.testing.assert_allclose(num, exact, rtol=1e-5, atol=1e-8)
     assert len(tg.get_tape()) == 0  # the finite differences ran under no_grad
 
@@ -185,7 +185,7 @@ def test_numerical_gradient_matches_backprop_through_a_deep_network():
     loss().backward()
     coords = [(0, 0), (1, 3), (4, 7), (8, 2), (9, 9)]  # first layer to the output's bias
     num = numdiff.numerical_grad(ps, loss, coords)
-    exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
+    exact = np.array([ps[i].grad._data.reshape(-1)[j] for i, j in coords])
     np.testing.assert_allclose(num, exact, rtol=1e-5, atol=1e-9)
 
 

@@ -61,7 +61,7 @@ def test_loader_batches_in_order_and_keeps_dtypes():
     assert [b[1].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     xb, yb = batches[0]
     assert xb.shape == (4, 3) and xb.dtype == np.float32 and yb.dtype == np.int64
-    np.testing.assert_array_equal(xb.data, np.arange(12, dtype=np.float32).reshape(4, 3))
+    np.testing.assert_array_equal(xb._data, np.arange(12, dtype=np.float32).reshape(4, 3))
 
 
 def test_drop_last_drops_the_short_batch():
@@ -97,7 +97,7 @@ def test_shuffle_is_a_fresh_permutation_each_epoch_and_keeps_pairs():
         order = []
         for xb, yb in loader:
             # the row of X and its label stay together: X[i] = [3i, 3i+1, 3i+2]
-            np.testing.assert_array_equal(xb.data[:, 0], 3 * yb.data)
+            np.testing.assert_array_equal(xb._data[:, 0], 3 * yb._data)
             order += yb.tolist()
         assert sorted(order) == list(range(50))
         epochs.append(order)
@@ -233,7 +233,7 @@ def test_train_val_test_split():
     assert (len(a), len(b), len(c)) == (35, 10, 5)
     # the three sets batch through the fast path like any Subset
     xb, yb = next(iter(DataLoader(b, batch_size=4)))
-    np.testing.assert_array_equal(xb.data[:, 0], 3 * yb.data)
+    np.testing.assert_array_equal(xb._data[:, 0], 3 * yb._data)
     with pytest.raises(ValueError, match="leave 0 of 10 samples for training"):
         train_val_test_split(_dataset(10), val=5, test=5)
     with pytest.raises(ValueError, match=r"test=1.5 must be a fraction in \[0, 1\)"):

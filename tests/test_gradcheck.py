@@ -85,20 +85,20 @@ def test_numerical_grad_is_a_central_difference_divided_by_2e() -> None:
 def test_numerical_grad_one_array_per_input_and_none_for_non_float() -> None:
     a, b = x64(2, 3), x64(3, seed=1)
     idx = tg.tensor([0, 2])
-    before = a.data.copy()
+    before = a._data.copy()
     ga, gb, gi = numerical_grad(lambda a, b, i: (a * b)[:, i].sum(), (a, b, idx))
-    np.testing.assert_allclose(ga, np.tile(np.where(np.isin(range(3), [0, 2]), b.data, 0), (2, 1)),
+    np.testing.assert_allclose(ga, np.tile(np.where(np.isin(range(3), [0, 2]), b._data, 0), (2, 1)),
                                atol=1e-8)
-    np.testing.assert_allclose(gb, np.where(np.isin(range(3), [0, 2]), a.data.sum(0), 0), atol=1e-8)
+    np.testing.assert_allclose(gb, np.where(np.isin(range(3), [0, 2]), a._data.sum(0), 0), atol=1e-8)
     assert gi is None
-    np.testing.assert_array_equal(a.data, before)  # inputs are never modified
+    np.testing.assert_array_equal(a._data, before)  # inputs are never modified
 
 
 def test_numerical_grad_with_grad_output_and_the_non_scalar_error() -> None:
     x = x64(3)
     w = np.array([1.0, -2.0, 0.5])
     (g,) = numerical_grad(lambda x: x * x, (x,), grad_output=w)
-    np.testing.assert_allclose(g, 2 * x.data * w, atol=1e-8)
+    np.testing.assert_allclose(g, 2 * x._data * w, atol=1e-8)
     with pytest.raises(ValueError, match="one-element"):
         numerical_grad(lambda x: x * x, (x,))
 

@@ -198,10 +198,10 @@ def test_vjp_matches_differences():
 
 def test_helpers_leave_the_callers_tensor_alone():
     x = tg.tensor([0.3, -0.8, 1.1], dtype=tg.float64)
-    before = x.data.copy()
+    before = x._data.copy()
     tg.hessian(f_tg, x)
     tg.hvp(f_tg, x, tg.ones(3, dtype=tg.float64))
-    assert np.array_equal(x.data, before) and not x.requires_grad and x.grad is None
+    assert np.array_equal(x._data, before) and not x.requires_grad and x.grad is None
 
 
 # -- a primitive without a second derivative ---------------------------------------------------
@@ -217,8 +217,8 @@ class FirstOrderCube(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = (t.data for t in ctx.saved_tensors)
-        return tg.Tensor._wrap(grad.data * 3 * x**2)
+        (x,) = (t._data for t in ctx.saved_tensors)
+        return tg.Tensor._wrap(grad._data * 3 * x**2)
 
 
 def test_first_order_through_it_works():
@@ -246,7 +246,7 @@ def test_create_graph_that_does_not_reach_it_is_fine():
     y = (x * x * x).sum()
     (gx,) = tg.grad(y, x, create_graph=True)
     (ggx,) = tg.grad(gx.sum(), x)
-    np.testing.assert_allclose(ggx.numpy(), 6 * x.data)
+    np.testing.assert_allclose(ggx.numpy(), 6 * x._data)
     other.backward()  # and it still works to first order
     np.testing.assert_allclose(c.grad.numpy(), [0.75, 0.75])
 
@@ -266,7 +266,7 @@ def test_tg_grad_only_replays_what_reaches_the_inputs():
     y = (x * x * x).sum() + FirstOrderCube.apply(c).sum()
     (gx,) = tg.grad(y, x, create_graph=True)
     (ggx,) = tg.grad(gx.sum(), x)
-    np.testing.assert_allclose(ggx.numpy(), 6 * x.data)
+    np.testing.assert_allclose(ggx.numpy(), 6 * x._data)
     with pytest.raises(NotImplementedError, match="FirstOrderCube"):
         tg.grad(y, [x, c], create_graph=True)  # now c is wanted: the path goes through it
 
@@ -297,12 +297,12 @@ def test_a_detached_alias_is_a_constant_to_second_order(op):
 
     def derivatives(second):
         x = x64(3, 3, lo=0.5, hi=1.5)
-        b = x.detach() if second == "alias" else tg.tensor(x.data.copy())
+        b = x.detach() if second == "alias" else tg.tensor(x._data.copy())
         (g,) = tg.grad(f(x, b).sum(), x, create_graph=True)
         if not g.requires_grad:  # nothing of g depends on x: the second derivative is 0
-            return g.data, np.zeros_like(x.data)
+            return g._data, np.zeros_like(x._data)
         (h,) = tg.grad((g * g).sum(), x, allow_unused=True)
-        return g.data, np.zeros_like(x.data) if h is None else h.data
+        return g._data, np.zeros_like(x._data) if h is None else h._data
 
     (g_alias, h_alias), (g_copy, h_copy) = derivatives("alias"), derivatives("copy")
     np.testing.assert_allclose(g_alias, g_copy, rtol=1e-12)

@@ -68,12 +68,12 @@ def test_inplace_operators_change_the_tensor_and_its_version(name, op, ref):
 
 def test_augmented_assignment_keeps_identity_and_buffer():
     t = tg.ones(3)
-    buf = t.data
+    buf = t._data
     t += 1
     t *= 3
     t -= 1
     t /= 5
-    assert t.data is buf
+    assert t._data is buf
     np.testing.assert_allclose(t.numpy(), np.full(3, 1.0, np.float32))
     assert t._version == 4
 
@@ -119,7 +119,7 @@ def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad(name, op):
     with pytest.raises(RuntimeError, match=r"leaf tensor that requires grad.*no_grad") as e:
         op(w)
     assert name in str(e.value)
-    np.testing.assert_array_equal(w.data, [0.5, 1.5, 2.5])  # untouched
+    np.testing.assert_array_equal(w._data, [0.5, 1.5, 2.5])  # untouched
     assert w._version == 0
 
 
@@ -131,8 +131,8 @@ def test_inplace_on_leaf_requiring_grad_works_under_no_grad(name, op):
         op(w)
     op(plain)  # the same op on a tensor without grad: the reference
     assert w._version == 1 and w.requires_grad and w.is_leaf
-    np.testing.assert_array_equal(w.data, plain.data)
-    assert not np.array_equal(w.data, [0.5, 1.5, 2.5])
+    np.testing.assert_array_equal(w._data, plain._data)
+    assert not np.array_equal(w._data, [0.5, 1.5, 2.5])
 
 
 # -- non-leaf tensors in the graph ---------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_inplace_on_a_graph_tensor_raises_and_says_write_it_out_of_place(name, o
     with pytest.raises(RuntimeError, match="out-of-place") as e:
         op(h)
     assert name in str(e.value)
-    np.testing.assert_array_equal(h.data, [1.0, 3.0, 5.0])
+    np.testing.assert_array_equal(h._data, [1.0, 3.0, 5.0])
     h.sum().backward()  # the graph is intact
     np.testing.assert_array_equal(w.grad.numpy(), [2.0, 2.0, 2.0])
 
@@ -236,7 +236,7 @@ def test_div_by_a_constant_does_not_keep_its_output_so_changing_it_is_fine():
     with tg.no_grad():
         y.fill_(5.0)
     loss.backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 0.125])
+    np.testing.assert_array_equal(a.grad._data, [0.5, 0.125])
 
 
 def test_leaf_parameter_changed_by_an_update_before_backward():
@@ -330,7 +330,7 @@ def test_without_the_check_the_gradient_would_be_silently_wrong():
     w = tg.tensor([1.0, 2.0], requires_grad=True)
     x = tg.tensor([3.0, 4.0])
     loss = (w * x).sum()
-    x.data += 1  # .data bypasses the version counter, as in PyTorch: the user's own risk
+    x._data += 1  # ._data bypasses the version counter, as in PyTorch: the user's own risk
     loss.backward()
     assert not np.array_equal(w.grad.numpy(), [3.0, 4.0])  # d loss/dw was x = [3, 4]
 
@@ -347,14 +347,14 @@ def test_without_the_check_the_gradient_would_be_silently_wrong():
 )
 def test_optimizer_updates_are_in_place_and_bump_versions(make):
     w = tg.tensor([1.0, -2.0], requires_grad=True)
-    buf = w.data
+    buf = w._data
     opt = make([w])
     for step in range(1, 4):
         opt.zero_grad()
         (w * w).sum().backward()
         opt.step()
-        assert w._version == step and w.data is buf
-    assert np.abs(w.data).sum() < 3.0
+        assert w._version == step and w._data is buf
+    assert np.abs(w._data).sum() < 3.0
 
 
 def test_where_mask_changed_before_backward_is_caught():
@@ -389,13 +389,13 @@ def _leaf(*shape, seed=0):
 def test_relu_inplace_returns_the_same_tensor_and_matches_relu():
     x, w = _leaf(4, 3), _leaf(2, 3, seed=1)
     h = x @ w.T
-    buffer = h.data
+    buffer = h._data
     out = tg.relu_(h)
-    assert out is h and h.data is buffer and h._version == 1
-    np.testing.assert_array_equal(h.data, np.maximum(x.data @ w.data.T, 0))
+    assert out is h and h._data is buffer and h._version == 1
+    np.testing.assert_array_equal(h._data, np.maximum(x._data @ w._data.T, 0))
     assert [r.name for r in tg.get_tape()][-1] == "Relu" and "relu_(" in tg.get_tape().listing()
     h.sum().backward()
-    np.testing.assert_allclose(w.grad.data, ((x.data @ w.data.T) > 0).T @ x.data, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, ((x._data @ w._data.T) > 0).T @ x._data, rtol=1e-12)
 
 
 def test_relu_inplace_gradients_match_numerical_differentiation():
@@ -415,7 +415,7 @@ def test_relu_inplace_gradients_match_numerical_differentiation():
     w = tg.tensor(w0, requires_grad=True)
     f(w).backward()
     h = x @ w0.T
-    np.testing.assert_allclose(w.grad.data, (c * (h > 0) + d).T @ x, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, (c * (h > 0) + d).T @ x, rtol=1e-12)
 
 
 def test_relu_inplace_module_and_functional_forms():
@@ -426,7 +426,7 @@ def test_relu_inplace_module_and_functional_forms():
                lambda t: t.relu_()):
         h = x @ w.T
         assert fn(h) is h
-        np.testing.assert_array_equal(h.data, np.maximum(x.data @ w.data.T, 0))
+        np.testing.assert_array_equal(h._data, np.maximum(x._data @ w._data.T, 0))
         h.sum().backward()
     with tg.no_grad():  # not recorded, just overwritten
         h = x @ w.T
@@ -467,7 +467,7 @@ def test_tg_grad_of_a_tensor_changed_in_place_is_for_its_newest_value():
     h = x @ w.T
     tg.relu_(h)
     (g_h,) = tg.grad((h * tg.tensor(c)).sum(), [h])
-    np.testing.assert_allclose(g_h.data, c, rtol=1e-12)  # d/d(new h), not masked
+    np.testing.assert_allclose(g_h._data, c, rtol=1e-12)  # d/d(new h), not masked
 
 
 def test_viz_draws_both_values_of_a_tensor_changed_in_place():
@@ -493,7 +493,7 @@ def test_relu_inplace_keyword_falls_back_to_out_of_place_on_a_view_while_recordi
     y = conv(x)
     out = tg.nn.ReLU(inplace=True)(y)
     assert out is not y
-    np.testing.assert_array_equal(out.data, np.maximum(y.data, 0))
+    np.testing.assert_array_equal(out._data, np.maximum(y._data, 0))
     out.sum().backward()
     assert conv.weight.grad is not None
     with tg.no_grad():  # nothing recorded: in place

@@ -191,7 +191,7 @@ def test_retain_graph_keeps_records_until_the_output_dies():
     loss.backward(retain_graph=True)
     assert len(tg.get_tape()) == 2
     loss.backward()
-    np.testing.assert_allclose(w.grad.numpy(), 4 * w.data, rtol=1e-6)
+    np.testing.assert_allclose(w.grad.numpy(), 4 * w._data, rtol=1e-6)
     assert len(tg.get_tape()) == 0
 
 

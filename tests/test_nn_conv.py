@@ -118,7 +118,7 @@ def test_conv2d_float32_matches_float64_reference_and_keeps_dtype():
 def test_conv_output_is_channels_last_in_memory():
     out = F.conv2d(tg.randn(2, 3, 5, 5), tg.randn(4, 3, 3, 3), padding=1)
     assert out.shape == (2, 4, 5, 5)
-    assert out.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert out._data.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 def test_conv2d_module_shapes_layout_and_default_init():
@@ -126,8 +126,8 @@ def test_conv2d_module_shapes_layout_and_default_init():
     conv = nn.Conv2d(4, 6, (3, 2), stride=2, padding=1, groups=2)
     assert conv.weight.shape == (6, 2, 3, 2) and conv.bias.shape == (6,)
     bound = 1 / np.sqrt(2 * 3 * 2)  # fan_in = C_in/groups * kh * kw
-    assert np.abs(conv.weight.data).max() <= bound
-    assert np.abs(conv.bias.data).max() <= bound
+    assert np.abs(conv.weight._data).max() <= bound
+    assert np.abs(conv.bias._data).max() <= bound
     assert conv(tg.randn(2, 4, 7, 5)).shape == (2, 6, 4, 3)
     assert "Conv2d(4, 6, kernel_size=(3, 2), stride=(2, 2), padding=(1, 1), groups=2)" == repr(conv)
 
@@ -182,7 +182,7 @@ def distinct(*shape):
 def test_max_pool2d_forward_and_gradient(shape, k, s, p):
     x = distinct(*shape)
     out = F.max_pool2d(x, k, s, p)
-    np.testing.assert_array_equal(out.data, np_pool(x.data, k, s, p, np.max, -np.inf))
+    np.testing.assert_array_equal(out._data, np_pool(x._data, k, s, p, np.max, -np.inf))
     assert gradcheck(lambda x: F.max_pool2d(x, k, s, p), (x,))
 
 
@@ -190,7 +190,7 @@ def test_max_pool2d_forward_and_gradient(shape, k, s, p):
 def test_avg_pool2d_forward_and_gradient(shape, k, s, p):
     x = t64(*shape)
     np.testing.assert_allclose(
-        F.avg_pool2d(x, k, s, p).data, np_pool(x.data, k, s, p, np.mean, 0.0)
+        F.avg_pool2d(x, k, s, p)._data, np_pool(x._data, k, s, p, np.mean, 0.0)
     )
     assert gradcheck(lambda x: F.avg_pool2d(x, k, s, p), (x,))
     assert gradgradcheck(lambda x: F.avg_pool2d(x, k, s, p), (x,))
@@ -198,24 +198,24 @@ def test_avg_pool2d_forward_and_gradient(shape, k, s, p):
 
 def test_avg_pool2d_count_include_pad_false_divides_by_the_real_taps():
     x = t64(1, 2, 4, 5)
-    summed = np_pool(x.data, 3, 2, 1, np.sum, 0.0)
+    summed = np_pool(x._data, 3, 2, 1, np.sum, 0.0)
     taps = np_pool(np.ones((1, 1, 4, 5)), 3, 2, 1, np.sum, 0.0)
     out = F.avg_pool2d(x, 3, 2, 1, count_include_pad=False)
-    np.testing.assert_allclose(out.data, summed / taps)
+    np.testing.assert_allclose(out._data, summed / taps)
     assert gradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1, count_include_pad=False), (x,))
 
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_only():
     x = tg.tensor(np.zeros((1, 1, 2, 4)), requires_grad=True)
     F.max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[1, 0, 1, 0], [0, 0, 0, 0]]]])
+    np.testing.assert_array_equal(x.grad._data, [[[[1, 0, 1, 0], [0, 0, 0, 0]]]])
 
 
 def test_overlapping_max_pool_routes_each_window_once():
     x = tg.tensor([[[[1.0, 5.0, 2.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]]], requires_grad=True)
     F.max_pool2d(x, 2, stride=1).sum().backward()  # the 5 is the max of two windows
     # bottom windows are all zeros: each sends its gradient to its own first (top-left) zero
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 2, 0], [1, 1, 0], [0, 0, 0]]]])
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 2, 0], [1, 1, 0], [0, 0, 0]]]])
 
 
 def test_max_pool_second_order_path_matches_the_fast_path():
@@ -224,7 +224,7 @@ def test_max_pool_second_order_path_matches_the_fast_path():
     x = distinct(2, 3, 5, 5)
     (fast,) = tg.grad(F.max_pool2d(x, 3, 2, 1).sum(), x)
     (slow,) = tg.grad(F.max_pool2d(x, 3, 2, 1).sum(), x, create_graph=True)
-    np.testing.assert_array_equal(fast.data, slow.data)
+    np.testing.assert_array_equal(fast._data, slow._data)
     assert gradgradcheck(lambda x: F.max_pool2d(x, 2, 2), (distinct(1, 2, 4, 4),))
 
 
@@ -260,18 +260,18 @@ def test_small_cnn_gradients_match_central_differences():
 
     def loss_fn(*ps):
         for p, v in zip(params, ps):
-            p.data = v.data
+            p._data = v._data
         return F.cross_entropy(model(x), y)
 
     loss = F.cross_entropy(model(x), y)
     grads = tg.grad(loss, params)
     for i, (p, g) in enumerate(zip(params, grads)):
-        base = p.data.copy()
+        base = p._data.copy()
         num = np.zeros_like(base)
         for idx in np.ndindex(base.shape):
             for sign in (1, -1):
-                p.data = base.copy()
-                p.data[idx] += sign * 1e-6
+                p._data = base.copy()
+                p._data[idx] += sign * 1e-6
                 num[idx] += sign * F.cross_entropy(model(x), y).item() / 2e-6
-        p.data = base
-        np.testing.assert_allclose(g.data, num, rtol=1e-4, atol=1e-7, err_msg=f"parameter {i}")
+        p._data = base
+        np.testing.assert_allclose(g._data, num, rtol=1e-4, atol=1e-7, err_msg=f"parameter {i}")

@@ -54,8 +54,8 @@ ACTIVATIONS = [
 @pytest.mark.parametrize("name, fn, module, ref", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
 def test_activation(name, fn, module, ref):
     x = t64(3, 4)
-    np.testing.assert_allclose(fn(x).data, ref(x.data), rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(module(x).data, ref(x.data), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fn(x)._data, ref(x._data), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(module(x)._data, ref(x._data), rtol=1e-12, atol=1e-14)
     assert gradcheck(fn, (x,))
     if name not in ("relu", "leaky_relu"):
         assert gradgradcheck(fn, (t64(2, 3),))
@@ -65,7 +65,7 @@ def test_activation(name, fn, module, ref):
 def test_leaky_relu_slope_at_zero_and_gelu_bad_mode():
     x = tg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     F.leaky_relu(x, 0.1).sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0.1, 0.1, 1.0])
+    np.testing.assert_allclose(x.grad._data, [0.1, 0.1, 1.0])
     with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
         F.gelu(x, "fast")
 
@@ -74,7 +74,7 @@ def test_leaky_relu_slope_at_zero_and_gelu_bad_mode():
 def test_linear_forward_and_gradients():
     lin = nn.Linear(4, 3).double()
     x = t64(5, 4)
-    np.testing.assert_allclose(lin(x).data, x.data @ lin.weight.data.T + lin.bias.data)
+    np.testing.assert_allclose(lin(x)._data, x._data @ lin.weight._data.T + lin.bias._data)
     assert gradcheck(F.linear, (x, t64(3, 4), t64(3)))
     assert gradcheck(F.linear, (t64(2, 5, 4), t64(3, 4), t64(3)))  # extra leading dims
     assert gradcheck(F.linear, (t64(4), t64(3, 4)))  # unbatched, no bias
@@ -88,8 +88,8 @@ def test_linear_records_one_linear_and_gives_contiguous_weight_grads():
     names = [r.name for r in tg.get_tape()]
     assert names == ["Linear"]  # GEMM + bias in one op: no permute, no separate add
     out.sum().backward()
-    assert lin.weight.grad.shape == (3, 4) and lin.weight.grad.data.flags.c_contiguous
-    np.testing.assert_allclose(lin.weight.grad.data, np.ones((5, 3)).T @ x.data, rtol=1e-6)
+    assert lin.weight.grad.shape == (3, 4) and lin.weight.grad._data.flags.c_contiguous
+    np.testing.assert_allclose(lin.weight.grad._data, np.ones((5, 3)).T @ x._data, rtol=1e-6)
     no_bias = nn.Linear(4, 3, bias=False)
     assert no_bias.bias is None and [n for n, _ in no_bias.named_parameters()] == ["weight"]
 
@@ -104,16 +104,16 @@ def test_linear_feature_mismatch_error():
 def test_flatten_identity_embedding():
     x = tg.randn(2, 3, 4, 5)
     assert nn.Flatten()(x).shape == (2, 60) and nn.Flatten(0, 1)(x).shape == (6, 4, 5)
-    np.testing.assert_array_equal(nn.Flatten()(x).data, x.data.reshape(2, 60))
+    np.testing.assert_array_equal(nn.Flatten()(x)._data, x._data.reshape(2, 60))
     assert nn.Identity(7, k=1)(x) is x
     tg.manual_seed(0)
     emb = nn.Embedding(5, 3, padding_idx=0)
     idx = tg.tensor([[1, 0, 4], [4, 4, 2]])
     out = emb(idx)
-    np.testing.assert_array_equal(out.data, emb.weight.data[idx.data])
-    assert (emb.weight.data[0] == 0).all()
+    np.testing.assert_array_equal(out._data, emb.weight._data[idx._data])
+    assert (emb.weight._data[0] == 0).all()
     out.sum().backward()
-    np.testing.assert_array_equal(emb.weight.grad.data[:, 0], [0, 1, 1, 0, 3])
+    np.testing.assert_array_equal(emb.weight.grad._data[:, 0], [0, 1, 1, 0, 3])
     with pytest.raises(IndexError, match="embedding: target 5 is out of bounds for 5 classes"):
         emb(tg.tensor([5]))
 
@@ -122,7 +122,7 @@ def test_pad_uses_pytorchs_last_dimension_first_tuple():
     x = t64(1, 2, 3)
     out = F.pad(x, (1, 2, 0, 1), value=7.0)
     np.testing.assert_array_equal(
-        out.data, np.pad(x.data, ((0, 0), (0, 1), (1, 2)), constant_values=7.0)
+        out._data, np.pad(x._data, ((0, 0), (0, 1), (1, 2)), constant_values=7.0)
     )
     assert gradcheck(lambda x: F.pad(x, (1, 0)), (x,))
     with pytest.raises(ValueError, match="even length"):
@@ -132,7 +132,7 @@ def test_pad_uses_pytorchs_last_dimension_first_tuple():
 def test_one_hot():
     out = F.one_hot(tg.tensor([[0, 2], [1, 1]]), 3)
     assert out.dtype == tg.int64
-    np.testing.assert_array_equal(out.data, np.eye(3, dtype=int)[[[0, 2], [1, 1]]])
+    np.testing.assert_array_equal(out._data, np.eye(3, dtype=int)[[[0, 2], [1, 1]]])
     assert F.one_hot(tg.tensor([0, 3])).shape == (2, 4)
     with pytest.raises(IndexError, match="target 3 is out of bounds for 3 classes"):
         F.one_hot(tg.tensor([3]), 3)
@@ -144,17 +144,17 @@ def test_dropout_train_and_eval():
     drop = nn.Dropout(0.25)
     x = tg.ones(200, 200, requires_grad=True)
     y = drop(x)
-    kept = y.data != 0
+    kept = y._data != 0
     assert abs(kept.mean() - 0.75) < 0.01
-    np.testing.assert_allclose(y.data[kept], 1 / 0.75)
+    np.testing.assert_allclose(y._data[kept], 1 / 0.75)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / 0.75)  # the same mask scales the gradient
+    np.testing.assert_allclose(x.grad._data, kept / 0.75)  # the same mask scales the gradient
     assert drop.eval()(x) is x
-    assert (F.dropout(x, 1.0).data == 0).all() and F.dropout(x, 0.0) is x
+    assert (F.dropout(x, 1.0)._data == 0).all() and F.dropout(x, 0.0) is x
     tg.manual_seed(3)
-    a = F.dropout(tg.ones(10)).data
+    a = F.dropout(tg.ones(10))._data
     tg.manual_seed(3)
-    assert np.array_equal(a, F.dropout(tg.ones(10)).data)
+    assert np.array_equal(a, F.dropout(tg.ones(10))._data)
     with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
         nn.Dropout(1.5)
 
@@ -178,16 +178,16 @@ def np_batch_norm(x, axes, w, b, eps=1e-5):
 )
 def test_batchnorm_training_forward_running_stats_and_gradients(cls, shape, axes):
     bn = cls(shape[1], momentum=0.3).double()
-    bn.weight.data[...] = RNG.uniform(0.5, 1.5, shape[1])
-    bn.bias.data[...] = RNG.standard_normal(shape[1])
+    bn.weight._data[...] = RNG.uniform(0.5, 1.5, shape[1])
+    bn.bias._data[...] = RNG.standard_normal(shape[1])
     x = t64(*shape)
     out = bn(x)
     np.testing.assert_allclose(
-        out.data, np_batch_norm(x.data, axes, bn.weight.data, bn.bias.data), rtol=1e-10
+        out._data, np_batch_norm(x._data, axes, bn.weight._data, bn.bias._data), rtol=1e-10
     )
-    n = x.data.size // shape[1]
-    np.testing.assert_allclose(bn.running_mean.data, 0.3 * x.data.mean(axis=axes))
-    np.testing.assert_allclose(bn.running_var.data, 0.7 + 0.3 * x.data.var(axis=axes) * n / (n - 1))
+    n = x._data.size // shape[1]
+    np.testing.assert_allclose(bn.running_mean._data, 0.3 * x._data.mean(axis=axes))
+    np.testing.assert_allclose(bn.running_var._data, 0.7 + 0.3 * x._data.var(axis=axes) * n / (n - 1))
     assert bn.num_batches_tracked.item() == 1
     assert gradcheck(
         lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
@@ -197,14 +197,14 @@ def test_batchnorm_training_forward_running_stats_and_gradients(cls, shape, axes
 
 def test_batchnorm_eval_uses_running_statistics():
     bn = nn.BatchNorm2d(2).double()
-    bn.running_mean.data[...] = [1.0, -2.0]
-    bn.running_var.data[...] = [4.0, 0.25]
+    bn.running_mean._data[...] = [1.0, -2.0]
+    bn.running_var._data[...] = [4.0, 0.25]
     bn.eval()
     x = t64(2, 2, 3, 3)
-    ref = (x.data - np.array([1.0, -2.0])[None, :, None, None]) / np.sqrt(
+    ref = (x._data - np.array([1.0, -2.0])[None, :, None, None]) / np.sqrt(
         np.array([4.0, 0.25]) + 1e-5
     )[None, :, None, None]
-    np.testing.assert_allclose(bn(x).data, ref)
+    np.testing.assert_allclose(bn(x)._data, ref)
     assert bn.num_batches_tracked.item() == 0  # eval does not touch the statistics
     assert gradcheck(lambda x: bn(x), (x,))
 
@@ -214,12 +214,12 @@ def test_batchnorm_cumulative_average_and_no_tracking():
     xs = [t64(4, 2) for _ in range(3)]
     for x in xs:
         bn(x)
-    np.testing.assert_allclose(bn.running_mean.data, np.mean([x.data.mean(0) for x in xs], axis=0))
+    np.testing.assert_allclose(bn.running_mean._data, np.mean([x._data.mean(0) for x in xs], axis=0))
     free = nn.BatchNorm1d(2, track_running_stats=False, affine=False)
     assert list(free.state_dict()) == []
     x = tg.randn(5, 2)
     np.testing.assert_allclose(
-        free.eval()(x).data, np_batch_norm(x.data, (0,), np.ones(2), np.zeros(2)), atol=1e-5
+        free.eval()(x)._data, np_batch_norm(x._data, (0,), np.ones(2), np.zeros(2)), atol=1e-5
     )
 
 

@@ -47,10 +47,10 @@ def np_cross_entropy(x, t, weight=None, ignore_index=-100, reduction="mean", smo
 def test_mse_and_l1(reduction):
     x, y = RNG.standard_normal((3, 4)), RNG.standard_normal((3, 4))
     np.testing.assert_allclose(
-        F.mse_loss(t64(x), t64(y), reduction).data, REDUCE[reduction]((x - y) ** 2)
+        F.mse_loss(t64(x), t64(y), reduction)._data, REDUCE[reduction]((x - y) ** 2)
     )
     np.testing.assert_allclose(
-        F.l1_loss(t64(x), t64(y), reduction).data, REDUCE[reduction](np.abs(x - y))
+        F.l1_loss(t64(x), t64(y), reduction)._data, REDUCE[reduction](np.abs(x - y))
     )
     assert gradcheck(lambda a, b: F.mse_loss(a, b, reduction), (t64(x), t64(y)))
     assert gradcheck(lambda a, b: F.l1_loss(a, b, reduction), (t64(x), t64(y)))
@@ -92,7 +92,7 @@ def test_cross_entropy_matches_reference(reduction, weighted, smoothing, ignore)
         label_smoothing=smoothing,
     )
     np.testing.assert_allclose(
-        got.data, np_cross_entropy(x, t, w, -100, reduction, smoothing), rtol=1e-12
+        got._data, np_cross_entropy(x, t, w, -100, reduction, smoothing), rtol=1e-12
     )
     fn = lambda x: F.cross_entropy(
         x,
@@ -110,7 +110,7 @@ def test_cross_entropy_gradient_is_softmax_minus_onehot_over_n():
     xt = t64(x)
     F.cross_entropy(xt, tg.tensor(t)).backward()
     expected = (np.exp(np_log_softmax(x, axis=1)) - np.eye(3)[t]) / 4
-    np.testing.assert_allclose(xt.grad.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(xt.grad._data, expected, rtol=1e-12)
 
 
 def test_cross_entropy_with_extra_dims_and_unbatched():
@@ -119,17 +119,17 @@ def test_cross_entropy_with_extra_dims_and_unbatched():
     ref = np_cross_entropy(
         x.transpose(0, 2, 1).reshape(-1, 3), t.reshape(-1), reduction="none"
     ).reshape(2, 4)
-    np.testing.assert_allclose(F.cross_entropy(t64(x), tg.tensor(t), reduction="none").data, ref)
+    np.testing.assert_allclose(F.cross_entropy(t64(x), tg.tensor(t), reduction="none")._data, ref)
     assert gradcheck(lambda x: F.cross_entropy(x, tg.tensor(t)), (t64(x),))
     one = F.cross_entropy(t64(x[0, :, 0]), tg.tensor(np.int64(t[0, 0])))
-    np.testing.assert_allclose(one.data, ref[0, 0])
+    np.testing.assert_allclose(one._data, ref[0, 0])
 
 
 def test_cross_entropy_with_probability_targets():
     x = RNG.standard_normal((3, 4))
     p = RNG.dirichlet(np.ones(4), 3)
     ref = -(p * np_log_softmax(x, axis=1)).sum(1).mean()
-    np.testing.assert_allclose(F.cross_entropy(t64(x), tg.tensor(p)).data, ref)
+    np.testing.assert_allclose(F.cross_entropy(t64(x), tg.tensor(p))._data, ref)
     assert gradcheck(lambda x: F.cross_entropy(x, tg.tensor(p)), (t64(x),))
 
 
@@ -138,7 +138,7 @@ def test_cross_entropy_finite_at_extreme_logits():
         x = tg.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=dtype, requires_grad=True)
         loss = F.cross_entropy(x, tg.tensor([1, 0]))
         loss.backward()
-        assert np.isfinite(loss.item()) and np.isfinite(x.grad.data).all()
+        assert np.isfinite(loss.item()) and np.isfinite(x.grad._data).all()
         np.testing.assert_allclose(loss.item(), (2e4 + 2e4 + np.log(2)) / 2, rtol=1e-6)
 
 
@@ -146,7 +146,7 @@ def test_nll_loss_matches_reference_and_picks_by_index():
     logp = np_log_softmax(RNG.standard_normal((4, 5)), axis=1)
     t = np.array([4, 0, 2, 2])
     np.testing.assert_allclose(
-        F.nll_loss(t64(logp), tg.tensor(t)).data, -logp[np.arange(4), t].mean()
+        F.nll_loss(t64(logp), tg.tensor(t))._data, -logp[np.arange(4), t].mean()
     )
     assert gradcheck(lambda lp: F.nll_loss(lp, tg.tensor(t), reduction="sum"), (t64(logp),))
     assert nn.NLLLoss()(t64(logp), tg.tensor(t)).shape == ()
@@ -171,11 +171,11 @@ def test_cross_entropy_records_no_one_hot(loss_fn, records):
         names = [r.name for r in tg.get_tape() if r.seq not in before]
     assert names == records
     loss.backward()
-    z = x.data.astype(np.float64)
+    z = x._data.astype(np.float64)
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     p[np.arange(8), t] -= 1
-    np.testing.assert_allclose(x.grad.data, p / 8, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(x.grad._data, p / 8, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("bad", [10, -1])
@@ -221,7 +221,7 @@ def test_binary_cross_entropy(reduction):
     w = RNG.uniform(0.5, 1.5, (3, 2))
     ref = REDUCE[reduction](-w * (y * np.log(p) + (1 - y) * np.log(1 - p)))
     np.testing.assert_allclose(
-        F.binary_cross_entropy(t64(p), t64(y), t64(w, False), reduction).data, ref
+        F.binary_cross_entropy(t64(p), t64(y), t64(w, False), reduction)._data, ref
     )
     assert gradcheck(
         lambda p, y: F.binary_cross_entropy(p, y, reduction=reduction), (t64(p), t64(y))
@@ -231,9 +231,9 @@ def test_binary_cross_entropy(reduction):
 def test_binary_cross_entropy_clamps_logs_at_minus_100():
     p = t64([0.0, 1.0])
     loss = F.binary_cross_entropy(p, t64([1.0, 0.0], False), reduction="none")
-    np.testing.assert_allclose(loss.data, [100.0, 100.0])
+    np.testing.assert_allclose(loss._data, [100.0, 100.0])
     loss.sum().backward()
-    assert np.isfinite(p.grad.data).all()
+    assert np.isfinite(p.grad._data).all()
     with pytest.raises(
         ValueError, match=r"probabilities in \[0, 1\].*binary_cross_entropy_with_logits"
     ):
@@ -249,7 +249,7 @@ def test_bce_with_logits(reduction, pos_weight):
     ref = REDUCE[reduction](-(pw * y * np.log(s) + (1 - y) * np.log(1 - s)))
     pwt = None if pos_weight is None else t64(pw, False)
     got = F.binary_cross_entropy_with_logits(t64(x), t64(y), reduction=reduction, pos_weight=pwt)
-    np.testing.assert_allclose(got.data, ref, rtol=1e-10)
+    np.testing.assert_allclose(got._data, ref, rtol=1e-10)
     assert gradcheck(
         lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction=reduction, pos_weight=pwt),
         (t64(x), t64(y)),
@@ -259,15 +259,15 @@ def test_bce_with_logits(reduction, pos_weight):
 def test_bce_with_logits_derivative_at_zero_is_sigmoid_minus_target():
     x = t64([0.0, 0.0])
     F.binary_cross_entropy_with_logits(x, t64([1.0, 0.0], False), reduction="sum").backward()
-    np.testing.assert_allclose(x.grad.data, [-0.5, 0.5])
+    np.testing.assert_allclose(x.grad._data, [-0.5, 0.5])
 
 
 def test_bce_with_logits_is_finite_at_extreme_logits():
     x = tg.tensor([1e4, -1e4, 1e4, -1e4], requires_grad=True)
     loss = nn.BCEWithLogitsLoss(reduction="none")(x, tg.tensor([1.0, 0.0, 0.0, 1.0]))
-    np.testing.assert_allclose(loss.data, [0, 0, 1e4, 1e4])
+    np.testing.assert_allclose(loss._data, [0, 0, 1e4, 1e4])
     loss.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [0, 0, 1, -1])
+    np.testing.assert_allclose(x.grad._data, [0, 0, 1, -1])
 
 
 def test_loss_modules_register_weight_as_buffer():
@@ -288,4 +288,4 @@ def test_cross_entropy_snapshots_the_targets(ignore_index):
     loss = F.cross_entropy(z, y, ignore_index=ignore_index)
     y[:] = 1  # the caller reuses its buffer before backward
     loss.backward()
-    np.testing.assert_array_equal(z.grad.data, expected.grad.data)
+    np.testing.assert_array_equal(z.grad._data, expected.grad._data)

@@ -141,7 +141,7 @@ def test_state_dict_round_trip_through_numpy_and_npz(tmp_path):
     c = Net()
     c.load_state_dict(nn.load(path))
     x = tg.randn(2, 1, 4, 4)
-    np.testing.assert_array_equal(c.eval()(x).data, a.eval()(x).data)
+    np.testing.assert_array_equal(c.eval()(x)._data, a.eval()(x)._data)
     assert int(c.bn.num_batches_tracked.item()) == 1
 
 
@@ -151,22 +151,22 @@ def test_tg_save_and_load_port_torch_save_of_a_state_dict(tmp_path):
     a, b = nn.Linear(3, 2), nn.Linear(3, 2)
     tg.save(a.state_dict(), tmp_path / "lin.npz")
     b.load_state_dict(tg.load(tmp_path / "lin.npz"))
-    np.testing.assert_array_equal(b.weight.data, a.weight.data)
-    np.testing.assert_array_equal(b.bias.data, a.bias.data)
+    np.testing.assert_array_equal(b.weight._data, a.weight._data)
+    np.testing.assert_array_equal(b.bias._data, a.bias._data)
 
 
 def test_load_state_dict_errors_list_every_problem():
     net = nn.Linear(3, 2)
     sd = {k: v.numpy().copy() for k, v in net.state_dict().items()}
     bad = {"weight": np.zeros((3, 3), np.float32), "extra": np.zeros(1)}
-    before = net.weight.data.copy()
+    before = net.weight._data.copy()
     with pytest.raises(RuntimeError) as e:
         net.load_state_dict(bad)
     msg = str(e.value)
     assert "Missing key(s) in state_dict: 'bias'" in msg
     assert "Unexpected key(s) in state_dict: 'extra'" in msg
     assert "size mismatch for weight: copying a param with shape (3, 3)" in msg and "(2, 3)" in msg
-    np.testing.assert_array_equal(net.weight.data, before)  # nothing was half-loaded
+    np.testing.assert_array_equal(net.weight._data, before)  # nothing was half-loaded
 
     missing, unexpected = net.load_state_dict({"weight": sd["weight"], "extra": 1.0}, strict=False)
     assert missing == ["bias"] and unexpected == ["extra"]
@@ -201,8 +201,8 @@ def test_default_inits_match_pytorch_bounds():
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)
     for p in (lin.weight, lin.bias):
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.95 * bound
-    assert abs(lin.weight.data.std() - bound / math.sqrt(3)) < 0.01 * bound
+        assert np.abs(p._data).max() <= bound and np.abs(p._data).max() > 0.95 * bound
+    assert abs(lin.weight._data.std() - bound / math.sqrt(3)) < 0.01 * bound
 
 
 def test_init_functions():
@@ -210,19 +210,19 @@ def test_init_functions():
     w = tg.empty(200, 300)
     nn.init.xavier_uniform_(w)
     a = math.sqrt(6 / 500)
-    assert np.abs(w.data).max() <= a and abs(w.data.std() - a / math.sqrt(3)) < 0.02 * a
+    assert np.abs(w._data).max() <= a and abs(w._data.std() - a / math.sqrt(3)) < 0.02 * a
     nn.init.kaiming_normal_(w, nonlinearity="relu")
-    assert abs(w.data.std() - math.sqrt(2 / 300)) < 0.02 * math.sqrt(2 / 300)
+    assert abs(w._data.std() - math.sqrt(2 / 300)) < 0.02 * math.sqrt(2 / 300)
     nn.init.xavier_normal_(w, gain=2.0)
-    assert abs(w.data.std() - 2 * math.sqrt(2 / 500)) < 0.02 * 2 * math.sqrt(2 / 500)
+    assert abs(w._data.std() - 2 * math.sqrt(2 / 500)) < 0.02 * 2 * math.sqrt(2 / 500)
     nn.init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")
-    assert np.abs(w.data).max() <= math.sqrt(6 / 200)
+    assert np.abs(w._data).max() <= math.sqrt(6 / 200)
     nn.init.normal_(w, 3.0, 0.5)
-    assert abs(w.data.mean() - 3.0) < 0.01 and abs(w.data.std() - 0.5) < 0.01
+    assert abs(w._data.mean() - 3.0) < 0.01 and abs(w._data.std() - 0.5) < 0.01
     nn.init.uniform_(w, -2, -1)
-    assert w.data.min() >= -2 and w.data.max() <= -1
-    assert (nn.init.zeros_(w).data == 0).all() and (nn.init.ones_(w).data == 1).all()
-    assert (nn.init.constant_(w, 0.25).data == 0.25).all() and w.dtype == tg.float32
+    assert w._data.min() >= -2 and w._data.max() <= -1
+    assert (nn.init.zeros_(w)._data == 0).all() and (nn.init.ones_(w)._data == 1).all()
+    assert (nn.init.constant_(w, 0.25)._data == 0.25).all() and w.dtype == tg.float32
     assert nn.init.calculate_gain("tanh") == 5 / 3
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         nn.init.xavier_uniform_(tg.empty(3))
@@ -233,7 +233,7 @@ def test_init_is_reproducible_with_manual_seed():
     a = nn.MLP([3, 4, 2]).state_dict()
     tg.manual_seed(5)
     b = nn.MLP([3, 4, 2]).state_dict()
-    assert all(np.array_equal(a[k].data, b[k].data) for k in a)
+    assert all(np.array_equal(a[k]._data, b[k]._data) for k in a)
 
 
 # -- the lecture's models ------------------------------------------------------------------------------
@@ -243,10 +243,10 @@ def test_mlp_is_linear_activation_linear_without_a_final_activation():
     x = tg.randn(5, 4)
     h = x
     for lin in (mlp[0], mlp[2]):
-        h = np.tanh(h.data @ lin.weight.data.T + lin.bias.data)
+        h = np.tanh(h._data @ lin.weight._data.T + lin.bias._data)
         h = tg.tensor(h)
-    ref = h.data @ mlp[4].weight.data.T + mlp[4].bias.data
-    np.testing.assert_allclose(mlp(x).data, ref, rtol=1e-5, atol=1e-6)
+    ref = h._data @ mlp[4].weight._data.T + mlp[4].bias._data
+    np.testing.assert_allclose(mlp(x)._data, ref, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="at least an input and an output size"):
         nn.MLP([3])
 
@@ -262,10 +262,10 @@ def test_perceptron_separates_a_separable_set_and_stops_without_mistakes():
     epochs = p.fit(X, y, max_epochs=1000)
     assert 1 <= epochs < 1000
     assert (p.predict(X) == y).all()
-    assert (y * p(tg.tensor(X, dtype=tg.float32)).data > 0).all()
+    assert (y * p(tg.tensor(X, dtype=tg.float32))._data > 0).all()
     # the last epoch made no update: one more epoch changes nothing
-    w = p.weight.data.copy()
-    assert p.fit(X, y) == 1 and np.array_equal(w, p.weight.data)
+    w = p.weight._data.copy()
+    assert p.fit(X, y) == 1 and np.array_equal(w, p.weight._data)
 
 
 def test_perceptron_gives_up_on_xor():
@@ -289,7 +289,7 @@ def test_sequential_calls_a_child_through_its_own_call_when_overridden():
 
     seq = nn.Sequential(Doubling(), nn.Identity(), Doubling())
     x = tg.tensor([1.0, -3.0])
-    np.testing.assert_array_equal(seq(x).data, ((x.data + 1) * 2 + 1) * 2)
+    np.testing.assert_array_equal(seq(x)._data, ((x._data + 1) * 2 + 1) * 2)
 
 
 def _names():
@@ -308,9 +308,9 @@ def test_sequential_records_what_its_layers_record_one_by_one():
     names = _names()
     assert names == ["Linear", "Relu", "Linear", "Relu", "Linear"]
     (out * out).sum().backward()
-    got = [x.grad.data] + [p.grad.data for p in seq.parameters()]
+    got = [x.grad._data] + [p.grad._data for p in seq.parameters()]
 
-    x2 = tg.tensor(x.data, requires_grad=True)
+    x2 = tg.tensor(x._data, requires_grad=True)
     for p in seq.parameters():
         p.grad = None
     tg.get_tape().clear()
@@ -319,7 +319,7 @@ def test_sequential_records_what_its_layers_record_one_by_one():
         h = m(h)
     assert _names() == names
     (h * h).sum().backward()
-    want = [x2.grad.data] + [p.grad.data for p in seq.parameters()]
+    want = [x2.grad._data] + [p.grad._data for p in seq.parameters()]
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
     assert tg.gradcheck.gradcheck(lambda a: seq(a).sum(), (x,))
@@ -332,10 +332,10 @@ def test_sequential_inference_matches_numpy():
     tg.manual_seed(0)
     seq = nn.Sequential(nn.Linear(3, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
     x = tg.tensor(np.random.default_rng(2).standard_normal((5, 3)).astype(np.float32))
-    w1, b1, w2, b2 = (p.data for p in seq.parameters())
-    want = np.maximum(x.data @ w1.T + b1, 0) @ w2.T + b2
-    before = x.data.copy()
+    w1, b1, w2, b2 = (p._data for p in seq.parameters())
+    want = np.maximum(x._data @ w1.T + b1, 0) @ w2.T + b2
+    before = x._data.copy()
     with tg.no_grad():
         got = seq(x)
-    np.testing.assert_allclose(got.data, want, rtol=1e-6)
-    np.testing.assert_array_equal(x.data, before)  # the caller's input is never overwritten
+    np.testing.assert_allclose(got._data, want, rtol=1e-6)
+    np.testing.assert_array_equal(x._data, before)  # the caller's input is never overwritten

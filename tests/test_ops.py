@@ -557,7 +557,7 @@ def test_every_primitive_has_a_case() -> None:
 def _grad_of(f, *values):
     xs = [tg.tensor(np.asarray(v, dtype=np.float64), requires_grad=True) for v in values]
     f(*xs).sum().backward()
-    return [x.grad.data for x in xs]
+    return [x.grad._data for x in xs]
 
 
 def test_relu_derivative_at_zero_is_zero() -> None:
@@ -584,8 +584,8 @@ def test_max_min_ties_share_the_gradient_evenly(reduce) -> None:
     out.backward(tg.tensor([6.0, 4.0], dtype=tg.float64))
     expect = [[2.0, 0.0, 2.0, 2.0], [0.0, 0.0, 0.0, 4.0]] if reduce == "max" else \
         [[2.0, 0.0, 2.0, 2.0], [0.0, 0.0, 0.0, 4.0]]
-    np.testing.assert_allclose(x.grad.data, expect)
-    np.testing.assert_allclose(x.grad.data.sum(1), [6.0, 4.0])  # shares sum to the gradient
+    np.testing.assert_allclose(x.grad._data, expect)
+    np.testing.assert_allclose(x.grad._data.sum(1), [6.0, 4.0])  # shares sum to the gradient
 
 
 def test_max_over_everything_with_ties() -> None:
@@ -626,7 +626,7 @@ def test_cast_backward_returns_the_input_dtype() -> None:
     assert y.dtype == tg.float64
     y.sum().backward()
     assert x.grad.dtype == tg.float32
-    np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 4.0])
 
 
 # -- composites: values, and stability at extreme logits --------------------------------------------
@@ -658,10 +658,10 @@ def test_composites_are_stable_at_extreme_logits(name) -> None:
         "log_softmax": scipy.special.log_softmax,
         "logsumexp": scipy.special.logsumexp,
     }[name](EXTREME, axis=1)
-    assert np.isfinite(out.data).all() and np.isfinite(x.grad.data).all()
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    assert np.isfinite(out._data).all() and np.isfinite(x.grad._data).all()
+    np.testing.assert_allclose(out._data, expected, rtol=1e-12, atol=1e-12)
     if name == "softmax":
-        np.testing.assert_allclose(out.data.sum(1), 1.0)
+        np.testing.assert_allclose(out._data.sum(1), 1.0)
 
 
 def test_composite_gradients_at_extreme_logits_match_central_differences() -> None:
@@ -674,7 +674,7 @@ def test_composite_gradients_at_extreme_logits_match_central_differences() -> No
         for logits in (EXTREME, near):
             x = tg.tensor(logits, requires_grad=True)
             getattr(x, name)(1).backward(tg.tensor(w))
-            grads.append(x.grad.data)
+            grads.append(x.grad._data)
         np.testing.assert_allclose(grads[0], grads[1], atol=1e-12)
         check_op_on(lambda x: getattr(x, name)(1), lambda a: {
             "softmax": scipy.special.softmax, "log_softmax": scipy.special.log_softmax,
@@ -689,9 +689,9 @@ def test_sigmoid_tanh_saturate_quietly(fn, ref) -> None:
             warnings.simplefilter("error")
             y = fn(x)
             y.sum().backward()
-        assert not np.isnan(y.data).any() and not np.isnan(x.grad.data).any()
-        np.testing.assert_allclose(y.data, ref(x.data), rtol=1e-6)
-        assert x.grad.data[0] == 0.0 and x.grad.data[-1] == 0.0
+        assert not np.isnan(y._data).any() and not np.isnan(x.grad._data).any()
+        np.testing.assert_allclose(y._data, ref(x._data), rtol=1e-6)
+        assert x.grad._data[0] == 0.0 and x.grad._data[-1] == 0.0
 
 
 # -- the kit itself -----------------------------------------------------------------------------------
@@ -748,9 +748,9 @@ def test_linear_gradients_are_c_ordered_arrays_and_match_numpy() -> None:
     w = tg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
     g = rng.standard_normal((5, 3))
     F.linear(x, w).backward(tg.tensor(g))
-    assert w.grad.data.flags.c_contiguous and x.grad.data.flags.c_contiguous
-    np.testing.assert_allclose(w.grad.data, g.T @ x.data, rtol=1e-12)
-    np.testing.assert_allclose(x.grad.data, g @ w.data, rtol=1e-12)
+    assert w.grad._data.flags.c_contiguous and x.grad._data.flags.c_contiguous
+    np.testing.assert_allclose(w.grad._data, g.T @ x._data, rtol=1e-12)
+    np.testing.assert_allclose(x.grad._data, g @ w._data, rtol=1e-12)
 
 
 def test_linear_with_bias_is_one_recorded_linear() -> None:
@@ -761,4 +761,4 @@ def test_linear_with_bias_is_one_recorded_linear() -> None:
     out = F.linear(x, w, b)
     assert [r.name for r in tg.get_tape()] == ["Linear"]
     out.sum().backward()
-    np.testing.assert_array_equal(b.grad.data, [4.0, 4.0])  # summed over the batch
+    np.testing.assert_array_equal(b.grad._data, [4.0, 4.0])  # summed over the batch

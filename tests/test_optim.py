@@ -157,25 +157,25 @@ def test_optimizer_matches_update_rule(case):
             (tg.tensor(c) * w * w * w / 3.0).sum() + (tg.tensor(d) * w).sum() + (bias * bias).sum()
         )
         loss.backward()
-        grad = w.grad.data.copy()
+        grad = w.grad._data.copy()
         opt.step()
-        np.testing.assert_array_equal(w.grad.data, grad)  # the step reads p.grad, never writes it
+        np.testing.assert_array_equal(w.grad._data, grad)  # the step reads p.grad, never writes it
         ref_w = ref(ref_w, c * ref_w**2 + d, state_w, **kw)
         ref_b = ref(ref_b, 2 * ref_b, state_b, **kw)
-        np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(bias.data, ref_b, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(w._data, ref_w, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(bias._data, ref_b, rtol=1e-10, atol=1e-12)
     assert w.dtype == np.float64 and w.is_leaf and w.requires_grad
 
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop])
 def test_float32_parameters_stay_float32_and_updated_in_place(cls):
     w = tg.tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
-    buffer = w.data
+    buffer = w._data
     opt = cls([w], lr=0.1)
     (w * w).sum().backward()
     opt.step()
-    assert w.data is buffer and w.dtype == np.float32
-    assert not np.allclose(w.data, [[1.0, -2.0], [0.5, 3.0]])
+    assert w._data is buffer and w.dtype == np.float32
+    assert not np.allclose(w._data, [[1.0, -2.0], [0.5, 3.0]])
     for v in opt.state[w].values():
         if isinstance(v, tg.Tensor):
             assert v.dtype == np.float32
@@ -187,7 +187,7 @@ def test_fortran_ordered_parameters_follow_the_rule_in_place(case):
     cls, ref, kw = case
     start = np.asfortranarray(np.random.default_rng(2).normal(size=(3, 4)))
     w = tg.from_numpy(start.copy(order="F")).requires_grad_()
-    buffer = w.data
+    buffer = w._data
     opt = cls([w], **kw)
     ref_w, state = start.copy(), {}
     for _ in range(3):
@@ -195,8 +195,8 @@ def test_fortran_ordered_parameters_follow_the_rule_in_place(case):
         (w * w * w).sum().backward()
         opt.step()
         ref_w = ref(ref_w, 3 * ref_w**2, state, **kw)
-    assert w.data is buffer and w.data.flags.f_contiguous and not w.data.flags.c_contiguous
-    np.testing.assert_allclose(w.data, ref_w, rtol=1e-10, atol=1e-12)
+    assert w._data is buffer and w._data.flags.f_contiguous and not w._data.flags.c_contiguous
+    np.testing.assert_allclose(w._data, ref_w, rtol=1e-10, atol=1e-12)
 
 
 def test_step_bumps_version_so_a_stale_graph_raises():
@@ -219,7 +219,7 @@ def test_step_records_nothing_and_skips_params_without_grad():
     before = len(tg.get_tape())
     opt.step()
     assert len(tg.get_tape()) == before
-    assert unused.data.tolist() == [5.0] and unused._version == 0
+    assert unused._data.tolist() == [5.0] and unused._version == 0
     assert unused not in opt.state
 
 
@@ -335,18 +335,18 @@ def test_state_dict_round_trip_continues_identically(cls, kw):
     sd = opt1.state_dict()
     assert sorted(sd) == ["param_groups", "state"]
     assert sd["param_groups"][0]["params"] == [0, 1] and list(sd["state"]) == [0]
-    snapshot = {k: v.data.copy() for k, v in sd["state"][0].items() if isinstance(v, tg.Tensor)}
+    snapshot = {k: v._data.copy() for k, v in sd["state"][0].items() if isinstance(v, tg.Tensor)}
 
     p2 = make()
-    p2[0].data[...] = p1[0].data
+    p2[0]._data[...] = p1[0]._data
     opt2 = cls(p2, lr=123.0)
     opt2.load_state_dict(sd)
     assert opt2.param_groups[0]["lr"] == kw.get("lr", opt1.defaults["lr"])
     train(p1, opt1, 2)
     train(p2, opt2, 2)
-    np.testing.assert_array_equal(p1[0].data, p2[0].data)
+    np.testing.assert_array_equal(p1[0]._data, p2[0]._data)
     for k, v in snapshot.items():  # the saved dict is a snapshot, not a live view
-        np.testing.assert_array_equal(sd["state"][0][k].data, v)
+        np.testing.assert_array_equal(sd["state"][0][k]._data, v)
 
 
 def test_load_state_dict_rejects_a_different_layout():
@@ -368,7 +368,7 @@ def test_sgd_minimises_a_quadratic():
         opt.zero_grad()
         ((w - tg.tensor([1.0, 2.0])) ** 2).sum().backward()
         opt.step()
-    np.testing.assert_allclose(w.data, [1.0, 2.0], atol=1e-4)
+    np.testing.assert_allclose(w._data, [1.0, 2.0], atol=1e-4)
 
 
 # -- schedulers against closed forms -------------------------------------------------------------

@@ -148,12 +148,12 @@ def test_backward_steps_lecture_example():
     np.testing.assert_array_equal(add.grad_inputs[1].numpy(), [3.0, 3.0])
     # bc = b * c: local derivatives c and b, times 3
     assert mulbc.inputs == (b, c)
-    np.testing.assert_array_equal(mulbc.grad_inputs[0].numpy(), 3 * c.data)  # d/db = 3c
-    np.testing.assert_array_equal(mulbc.grad_inputs[1].numpy(), 3 * b.data)  # d/dc = 3b
+    np.testing.assert_array_equal(mulbc.grad_inputs[0].numpy(), 3 * c._data)  # d/db = 3c
+    np.testing.assert_array_equal(mulbc.grad_inputs[1].numpy(), 3 * b._data)  # d/dc = 3b
     # and the leaves end up with exactly what backward() gives
     np.testing.assert_array_equal(a.grad.numpy(), [3.0, 3.0])
-    np.testing.assert_array_equal(b.grad.numpy(), 3 * c.data)
-    np.testing.assert_array_equal(c.grad.numpy(), 3 * b.data)
+    np.testing.assert_array_equal(b.grad.numpy(), 3 * c._data)
+    np.testing.assert_array_equal(c.grad.numpy(), 3 * b._data)
     assert len(tg.get_tape()) == 0
     assert "step 2: Mul: grad_out=[3. 3.] -> grad_inputs=(" in str(mulbc)
 
@@ -192,15 +192,15 @@ def _relu_case(seed=0):
 
 def _relu_reference(x, w, c):
     """d/dW of sum(c * relu(x @ Wᵀ)) and d/dr, d/dh in NumPy."""
-    h = x.data @ w.data.T
+    h = x._data @ w._data.T
     g_h = c * (h > 0)
-    return g_h.T @ x.data, c, g_h
+    return g_h.T @ x._data, c, g_h
 
 
 def test_relu_after_a_matmul():
     x, w, c = _relu_case()
     (tg.relu(x @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum().backward()
-    np.testing.assert_allclose(w.grad.data, _relu_reference(x, w, c)[0], rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, _relu_reference(x, w, c)[0], rtol=1e-12)
 
 
 def test_gradients_others_can_see_are_never_overwritten():
@@ -210,25 +210,25 @@ def test_gradients_others_can_see_are_never_overwritten():
     h = x @ w.T
     r = tg.relu(h)
     g_r, g_h, g_w = tg.grad((r * tg.tensor(c)).sum(), [r, h, w])
-    np.testing.assert_allclose(g_r.data, want_r, rtol=1e-12)
-    np.testing.assert_allclose(g_h.data, want_h, rtol=1e-12)
-    np.testing.assert_allclose(g_w.data, want_w, rtol=1e-12)
+    np.testing.assert_allclose(g_r._data, want_r, rtol=1e-12)
+    np.testing.assert_allclose(g_h._data, want_h, rtol=1e-12)
+    np.testing.assert_allclose(g_w._data, want_w, rtol=1e-12)
     # 2. a read-only broadcast gradient (from sum) is never written
     tg.relu(x @ w.T).sum().backward()
-    np.testing.assert_allclose(w.grad.data, (x.data @ w.data.T > 0).T @ x.data, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, (x._data @ w._data.T > 0).T @ x._data, rtol=1e-12)
     # 3. backward_steps hands every gradient to the caller: none is overwritten
     w.grad = None
     steps = list(tg.backward_steps((tg.relu(x @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum()))
     relu_step = next(s for s in steps if s.op == "Relu")
-    g_in_before = relu_step.grad_output.data.copy()
-    assert not np.array_equal(relu_step.grad_output.data * (h.data > 0), g_in_before)  # (a mask)
-    np.testing.assert_array_equal(relu_step.grad_output.data, g_in_before)
-    np.testing.assert_allclose(w.grad.data, want_w, rtol=1e-12)
+    g_in_before = relu_step.grad_output._data.copy()
+    assert not np.array_equal(relu_step.grad_output._data * (h._data > 0), g_in_before)  # (a mask)
+    np.testing.assert_array_equal(relu_step.grad_output._data, g_in_before)
+    np.testing.assert_allclose(w.grad._data, want_w, rtol=1e-12)
     # 4. create_graph: the gradient is part of a graph
-    x2 = tg.tensor(x.data, requires_grad=True)
+    x2 = tg.tensor(x._data, requires_grad=True)
     loss = (tg.relu(x2 @ w.T) @ tg.tensor(np.eye(3)) * tg.tensor(c)).sum()
     (g_x,) = tg.grad(loss, [x2], create_graph=True)
-    np.testing.assert_allclose(g_x.data, want_h @ w.data, rtol=1e-12)
+    np.testing.assert_allclose(g_x._data, want_h @ w._data, rtol=1e-12)
 
 
 def test_a_gradient_summed_from_two_uses():
@@ -237,9 +237,9 @@ def test_a_gradient_summed_from_two_uses():
     h = x @ w.T
     r = tg.relu(h)
     ((r @ tg.tensor(np.eye(3))) * (r @ tg.tensor(np.eye(3))) * tg.tensor(c)).sum().backward()
-    hd = x.data @ w.data.T
+    hd = x._data @ w._data.T
     g_h = 2 * c * np.maximum(hd, 0) * (hd > 0)
-    np.testing.assert_allclose(w.grad.data, g_h.T @ x.data, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, g_h.T @ x._data, rtol=1e-12)
 
 
 class _AddSharing(tg.Function):
@@ -268,7 +268,7 @@ def _identity_with_grad(make_grad):
 
         @staticmethod
         def backward(ctx, grad):
-            return tg.Tensor._wrap(make_grad(grad.data))
+            return tg.Tensor._wrap(make_grad(grad._data))
 
     return _Identity
 
@@ -281,12 +281,12 @@ def test_gradients_shared_by_two_inputs_or_read_only_are_not_written():
     x, w, c = _relu_case(3)
     h1, h2 = x @ w.T, x @ (w.T * -1.0)  # opposite signs: opposite ReLU masks
     _AddSharing.apply(tg.relu(h1), tg.relu(h2)).mul(tg.tensor(c)).sum().backward()
-    hd1, hd2 = x.data @ w.data.T, -(x.data @ w.data.T)
-    g_w = (c * (hd1 > 0)).T @ x.data - (c * (hd2 > 0)).T @ x.data
-    np.testing.assert_allclose(w.grad.data, g_w, rtol=1e-12)
+    hd1, hd2 = x._data @ w._data.T, -(x._data @ w._data.T)
+    g_w = (c * (hd1 > 0)).T @ x._data - (c * (hd2 > 0)).T @ x._data
+    np.testing.assert_allclose(w.grad._data, g_w, rtol=1e-12)
     w.grad = None
     (_ReadOnlyGrad.apply(tg.relu(x @ w.T)) * tg.tensor(c)).sum().backward()  # must not write
-    np.testing.assert_allclose(w.grad.data, (c * (hd1 > 0)).T @ x.data, rtol=1e-12)
+    np.testing.assert_allclose(w.grad._data, (c * (hd1 > 0)).T @ x._data, rtol=1e-12)
 
 
 # a view of a new array
@@ -303,8 +303,8 @@ def test_the_buffer_behind_an_incoming_gradient_is_not_written():
     c = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     y = _ReturnsIncomingBase.apply(tg.relu(x))
     g_y, g_x = tg.grad((_ViewOfNewGrad.apply(y) * tg.tensor(c)).sum(), [y, x])
-    np.testing.assert_array_equal(g_y.data, c)  # unmasked: nobody wrote into it
-    np.testing.assert_array_equal(g_x.data, c * (x.data > 0))
+    np.testing.assert_array_equal(g_y._data, c)  # unmasked: nobody wrote into it
+    np.testing.assert_array_equal(g_x._data, c * (x._data > 0))
 
 
 class _Add3Sharing(tg.Function):
@@ -326,6 +326,6 @@ def test_a_gradient_shared_by_two_of_three_inputs():
     x, w, c = _relu_case(4)
     h1, h2 = x @ w.T, x @ (w.T * -1.0)  # opposite signs: opposite ReLU masks
     _Add3Sharing.apply(tg.relu(h1), tg.relu(h2), x @ w.T).mul(tg.tensor(c)).sum().backward()
-    hd = x.data @ w.data.T
-    g_w = (c * (hd > 0)).T @ x.data - (c * (-hd > 0)).T @ x.data + c.T @ x.data
-    np.testing.assert_allclose(w.grad.data, g_w, rtol=1e-12)
+    hd = x._data @ w._data.T
+    g_w = (c * (hd > 0)).T @ x._data - (c * (-hd > 0)).T @ x._data + c.T @ x._data
+    np.testing.assert_allclose(w.grad._data, g_w, rtol=1e-12)

@@ -35,8 +35,8 @@ def train(seed: int) -> dict[str, np.ndarray]:
             _ = model(x).argmax(-1)  # an eval pass that records and is dropped
             model.train()
     assert len(tg.get_tape()) == 0, "this thread's tape kept records"
-    out = {f"param:{k}": v.data.copy() for k, v in model.named_parameters()}
-    out.update({f"grad:{k}": v.grad.data.copy() for k, v in model.named_parameters()})
+    out = {f"param:{k}": v._data.copy() for k, v in model.named_parameters()}
+    out.update({f"grad:{k}": v.grad._data.copy() for k, v in model.named_parameters()})
     out["loss"] = np.asarray(loss.item())
     return out
 

@@ -74,7 +74,7 @@ def grad(
                     "pass allow_unused=True to get None for it"
                 )
         elif not create_graph:
-            g = Tensor._wrap(g.data)
+            g = Tensor._wrap(g._data)
         result.append(g)
     return tuple(result)
 
@@ -91,10 +91,10 @@ class BackwardStep:
 
     def __str__(self) -> str:
         ins = ", ".join(
-            "-" if g is None else np.array2string(np.asarray(g.data), precision=4)
+            "-" if g is None else np.array2string(np.asarray(g._data), precision=4)
             for g in self.grad_inputs
         )
-        go = np.array2string(np.asarray(self.grad_output.data), precision=4)
+        go = np.array2string(np.asarray(self.grad_output._data), precision=4)
         return f"step {self.index}: {self.op}: grad_out={go} -> grad_inputs=({ins})"
 
 
@@ -121,7 +121,7 @@ def backward_steps(output: Tensor, gradient=None, retain_graph: bool = False) ->
 
 # -- second order -------------------------------------------------------------------------------
 def _fresh(x: Tensor) -> Tensor:
-    return Tensor._wrap(np.array(x.data, copy=True), requires_grad=True)
+    return Tensor._wrap(np.array(x._data, copy=True), requires_grad=True)
 
 
 def vjp(f: Callable, x: Tensor, v) -> tuple[Tensor, Tensor]:
@@ -138,11 +138,11 @@ def jacobian(f: Callable, x: Tensor) -> Tensor:
     x = _fresh(x)
     y = f(x)
     rows = []
-    for i in range(y.data.size):
-        seed = np.zeros(y.data.size, dtype=y.dtype)
+    for i in range(y._data.size):
+        seed = np.zeros(y._data.size, dtype=y.dtype)
         seed[i] = 1
         (g,) = grad(y, x, Tensor._wrap(seed.reshape(y.shape)), retain_graph=True, allow_unused=True)
-        rows.append(np.zeros_like(x.data) if g is None else g.data)
+        rows.append(np.zeros_like(x._data) if g is None else g._data)
     return Tensor._wrap(np.stack(rows).reshape(y.shape + x.shape))
 
 
@@ -151,7 +151,7 @@ def hessian(f: Callable, x: Tensor) -> Tensor:
 
     def gradient(z):
         out = f(z)
-        if out.data.size != 1:
+        if out._data.size != 1:
             raise ValueError(f"hessian: f must return a scalar, got shape {out.shape}")
         (g,) = grad(out, z, create_graph=True)
         return g

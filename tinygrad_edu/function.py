@@ -70,7 +70,7 @@ class Context:
                     break
             if owner is not None:
                 saved.append((owner, owner._version))
-            elif v is raw_out or v is out.data:
+            elif v is raw_out or v is out._data:
                 saved.append((_OUTPUT, out._version))
             else:
                 saved.append((v, None))
@@ -114,7 +114,7 @@ class Context:
         held = {}
         for v, version in self.saved:
             arr = out if v is _OUTPUT else v
-            arr = arr.data if isinstance(arr, Tensor) else arr
+            arr = arr._data if isinstance(arr, Tensor) else arr
             if isinstance(arr, np.ndarray):
                 while isinstance(arr.base, np.ndarray):
                     arr = arr.base
@@ -160,7 +160,7 @@ class Function:
         if cls.is_view:
             out._vc = args[0]._shared_version()
         if anomaly:
-            check_finite(out.data, cls.__name__, "forward", None)
+            check_finite(out._data, cls.__name__, "forward", None)
         if out.requires_grad:
             ctx.keep_saved(arrays, raw, out)
             out._record = get_tape().append(cls, ctx, out)
@@ -186,12 +186,12 @@ class Function:
             raise RuntimeError(f"{op}: {refusal}")
         recording = _modes.grad_enabled and x.requires_grad
         ctx = Context(cls, (), (recording,))  # no inputs: its input is its output (Record.inputs)
-        cls.forward_(ctx, x.data, **kwargs)
+        cls.forward_(ctx, x._data, **kwargs)
         x._bump_version(op)
         if _modes.anomaly:
-            check_finite(x.data, cls.__name__, "forward", None)
+            check_finite(x._data, cls.__name__, "forward", None)
         if recording:
-            ctx.keep_saved([], x.data, x)
+            ctx.keep_saved([], x._data, x)
             prev, x._record = x._record, get_tape().append(cls, ctx, x)
             x._record.prev = prev
             if _modes.anomaly:
@@ -203,7 +203,7 @@ def _forward_args(args: tuple) -> list:
     """What forward receives: each tensor's array, other arguments as given. A tensor whose
     array was already passed for another tensor (``x * x.detach()``) gets a view of it, so
     that a saved array names exactly one input."""
-    arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+    arrays = [a._data if isinstance(a, Tensor) else a for a in args]
     for i in range(1, len(arrays)):
         if isinstance(args[i], Tensor) and id(arrays[i]) in map(id, arrays[:i]):
             arrays[i] = arrays[i].view()

@@ -57,12 +57,12 @@ def _outputs(result) -> list[Tensor]:
 
 def _flat_output(result) -> np.ndarray:
     """All outputs' values, flattened and concatenated, in float64."""
-    parts = [np.asarray(o.data, dtype=np.float64).ravel() for o in _outputs(result)]
+    parts = [np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(result)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _is_float(t) -> bool:
-    return isinstance(t, Tensor) and t.data.dtype.kind == "f"
+    return isinstance(t, Tensor) and t._data.dtype.kind == "f"
 
 
 def _evaluate(fn: Callable, inputs: tuple, i: int, arr: np.ndarray) -> np.ndarray:
@@ -75,7 +75,7 @@ def _evaluate(fn: Callable, inputs: tuple, i: int, arr: np.ndarray) -> np.ndarra
 
 def _numerical_jacobian(fn: Callable, inputs: tuple, i: int, eps: float) -> np.ndarray:
     """d(flat outputs)/d(flat input i) by central differences: shape (n_out, n_in)."""
-    base = np.array(inputs[i].data, dtype=inputs[i].data.dtype, copy=True)  # never the caller's
+    base = np.array(inputs[i]._data, dtype=inputs[i]._data.dtype, copy=True)  # never the caller's
     flat = base.reshape(-1)
     cols = []
     for j in range(flat.size):
@@ -128,34 +128,34 @@ def numerical_grad(fn: Callable, inputs, eps: float = 1e-6, grad_output=None) ->
             result.append(None)
             continue
         jac = _numerical_jacobian(fn, inputs, i, eps)
-        result.append((weights @ jac).reshape(x.data.shape))
+        result.append((weights @ jac).reshape(x._data.shape))
     return result
 
 
 def _analytic_rows(fn_outputs: list[Tensor], wrt: list[Tensor], seed: np.ndarray) -> list:
     """vᵀJ for the flat output weights ``seed``: one flat float64 array per tensor in ``wrt``."""
     live = [o for o in fn_outputs if o.requires_grad]
-    sizes = [o.data.size for o in fn_outputs]
+    sizes = [o._data.size for o in fn_outputs]
     pieces = np.split(seed, np.cumsum(sizes)[:-1]) if fn_outputs else []
     seeds = [
-        Tensor._wrap(p.reshape(o.data.shape).astype(o.data.dtype))
+        Tensor._wrap(p.reshape(o._data.shape).astype(o._data.dtype))
         for o, p in zip(fn_outputs, pieces)
         if o.requires_grad
     ]
     if not live:
-        return [np.zeros(t.data.size) for t in wrt]
+        return [np.zeros(t._data.size) for t in wrt]
     grads = _grad(live, wrt, seeds, retain_graph=True, allow_unused=True)
     rows = []
     for t, g in zip(wrt, grads):
         if g is None:
-            rows.append(np.zeros(t.data.size))
+            rows.append(np.zeros(t._data.size))
             continue
-        if g.data.shape != t.data.shape:
+        if g._data.shape != t._data.shape:
             raise GradcheckError(
-                f"gradcheck: the gradient for an input of shape {t.data.shape} has shape "
-                f"{g.data.shape}"
+                f"gradcheck: the gradient for an input of shape {t._data.shape} has shape "
+                f"{g._data.shape}"
             )
-        rows.append(np.asarray(g.data, dtype=np.float64).ravel())
+        rows.append(np.asarray(g._data, dtype=np.float64).ravel())
     return rows
 
 
@@ -189,15 +189,15 @@ def _check_first_order(fn, inputs, eps, atol, rtol, fast, what, seed) -> _Report
     if not checked:
         raise ValueError(f"{what}: no input requires grad, so there is nothing to check")
     for i in checked:
-        if inputs[i].data.dtype != np.float64:
+        if inputs[i]._data.dtype != np.float64:
             raise TypeError(
-                f"{what}: input {i} has dtype {inputs[i].data.dtype}; gradchecks need float64 "
+                f"{what}: input {i} has dtype {inputs[i]._data.dtype}; gradchecks need float64 "
                 "(a perturbation of 1e-6 is lost in float32 rounding): pass x.double()"
             )
     wrt = [inputs[i] for i in checked]
     with enable_grad():
         outs = _outputs(fn(*inputs))
-    n_out = sum(o.data.size for o in outs)
+    n_out = sum(o._data.size for o in outs)
     report = _Report()
     rng = np.random.default_rng(seed)
 
@@ -206,15 +206,15 @@ def _check_first_order(fn, inputs, eps, atol, rtol, fast, what, seed) -> _Report
         rows = _analytic_rows(outs, wrt, v)
         for i, row in zip(checked, rows):
             x = inputs[i]
-            u = rng.standard_normal(x.data.shape)
-            plus = _evaluate(fn, inputs, i, x.data + eps * u)
-            minus = _evaluate(fn, inputs, i, x.data - eps * u)
+            u = rng.standard_normal(x._data.shape)
+            plus = _evaluate(fn, inputs, i, x._data + eps * u)
+            minus = _evaluate(fn, inputs, i, x._data - eps * u)
             numeric = np.array([v @ (plus - minus) / (2 * eps)])
             analytic = np.array([row @ u.ravel()])
             _compare(
                 report, analytic, numeric, atol, rtol,
                 lambda k, a, n, i=i, x=x: (
-                    f"{what}: input {i} (shape {x.data.shape}): the random projection vᵀJu "
+                    f"{what}: input {i} (shape {x._data.shape}): the random projection vᵀJu "
                     f"differs: analytic {a!r}, numeric {n!r} (atol={atol}, rtol={rtol}); run "
                     "with fast=False to see the element"
                 ),
@@ -222,7 +222,7 @@ def _check_first_order(fn, inputs, eps, atol, rtol, fast, what, seed) -> _Report
         return report
 
     # full Jacobian: analytic one row per output element, numeric one column per input element
-    analytic = [np.zeros((n_out, x.data.size)) for x in wrt]
+    analytic = [np.zeros((n_out, x._data.size)) for x in wrt]
     for r in range(n_out):
         seed_r = np.zeros(n_out)
         seed_r[r] = 1.0
@@ -235,8 +235,8 @@ def _check_first_order(fn, inputs, eps, atol, rtol, fast, what, seed) -> _Report
         _compare(
             report, a, numeric, atol, rtol,
             lambda k, av, nv, i=i, x=x, ncols=a.shape[1]: (
-                f"{what}: input {i} (shape {x.data.shape}), element "
-                f"{np.unravel_index(k % ncols, x.data.shape)} -> {out_index(k // ncols)}: "
+                f"{what}: input {i} (shape {x._data.shape}), element "
+                f"{np.unravel_index(k % ncols, x._data.shape)} -> {out_index(k // ncols)}: "
                 f"analytic {av!r}, numeric {nv!r}, difference {abs(av - nv):.3g} > "
                 f"atol + rtol * |numeric| = {atol + rtol * abs(nv):.3g}"
             ),
@@ -246,11 +246,11 @@ def _check_first_order(fn, inputs, eps, atol, rtol, fast, what, seed) -> _Report
 
 def _output_index(outs: list[Tensor]) -> Callable[[int], str]:
     """Flat output position -> 'output j element (..)' for messages."""
-    bounds = np.cumsum([0] + [o.data.size for o in outs])
+    bounds = np.cumsum([0] + [o._data.size for o in outs])
 
     def name(r: int) -> str:
         j = int(np.searchsorted(bounds, r, side="right") - 1)
-        where = np.unravel_index(r - bounds[j], outs[j].data.shape)
+        where = np.unravel_index(r - bounds[j], outs[j]._data.shape)
         return f"output {j} element {tuple(int(w) for w in where)}"
 
     return name
@@ -302,22 +302,22 @@ def _first_gradient(fn: Callable, inputs: tuple, checked: list[int], v: list[np.
         xs = list(xs)
         for i in checked:  # the numerical pass hands in constants: make them leaves again
             if not xs[i].requires_grad:
-                xs[i] = Tensor._wrap(xs[i].data, requires_grad=True)
+                xs[i] = Tensor._wrap(xs[i]._data, requires_grad=True)
         with enable_grad():
             outs = _outputs(fn(*xs))
             pairs = [(o, w) for o, w in zip(outs, v) if o.requires_grad]
             wrt = [xs[i] for i in checked]
             if not pairs:
-                return tuple(Tensor._wrap(np.zeros_like(x.data)) for x in wrt)
+                return tuple(Tensor._wrap(np.zeros_like(x._data)) for x in wrt)
             grads = _grad(
                 [o for o, _ in pairs],
                 wrt,
-                [Tensor._wrap(w.astype(o.data.dtype)) for o, w in pairs],
+                [Tensor._wrap(w.astype(o._data.dtype)) for o, w in pairs],
                 create_graph=True,
                 allow_unused=True,
             )
         return tuple(
-            Tensor._wrap(np.zeros_like(x.data)) if g is None else g for x, g in zip(wrt, grads)
+            Tensor._wrap(np.zeros_like(x._data)) if g is None else g for x, g in zip(wrt, grads)
         )
 
     return gradient
@@ -348,16 +348,16 @@ def gradgradcheck(
         outs = _outputs(fn(*inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(1)
-        v = [rng.standard_normal(o.data.shape) for o in outs]
+        v = [rng.standard_normal(o._data.shape) for o in outs]
     else:
         if isinstance(grad_outputs, (Tensor, np.ndarray)):
             grad_outputs = [grad_outputs]
-        v = [np.asarray(g.data if isinstance(g, Tensor) else g, dtype=np.float64)
+        v = [np.asarray(g._data if isinstance(g, Tensor) else g, dtype=np.float64)
              for g in grad_outputs]
-        if [w.shape for w in v] != [o.data.shape for o in outs]:
+        if [w.shape for w in v] != [o._data.shape for o in outs]:
             raise ValueError(
                 f"gradgradcheck: grad_outputs have shapes {[w.shape for w in v]} but the "
-                f"outputs have shapes {[o.data.shape for o in outs]}"
+                f"outputs have shapes {[o._data.shape for o in outs]}"
             )
     del outs
     gradient = _first_gradient(fn, inputs, checked, v)

@@ -105,7 +105,7 @@ def _run_sample(fn, arrays) -> tuple[float, float | None, str | None]:
     second = None
     try:
         gradient = _first_gradient(fn, xs, list(range(len(xs))), [
-            np.random.default_rng(1).standard_normal(o.data.shape) for o in _outputs(fn(*xs))
+            np.random.default_rng(1).standard_normal(o._data.shape) for o in _outputs(fn(*xs))
         ])
         second = _check_first_order(gradient, xs, 1e-6, 1e-5, 1e-3, False, "gradgradcheck", 2)
     except NotImplementedError:

@@ -162,7 +162,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted=None, found=Non
             if needed and g is not None:
                 g = g._sum_to(inp, rec.name)  # undo broadcasting: the one place it happens
                 if _modes.anomaly:
-                    check_finite(g.data, rec.name, "backward", rec.where)
+                    check_finite(g._data, rec.name, "backward", rec.where)
                 grads.add(inp, g)
         yield rec, inputs, grad_out, grads_in
         if not retain_graph:

@@ -1,4 +1,4 @@
-"""Tensor: an ndarray (``.data``), an optional gradient (``.grad``), and a link to the record
+"""Tensor: an ndarray (``._data``), an optional gradient (``.grad``), and a link to the record
 that produced it (``._record``, PyTorch's ``grad_fn``).
 
 This file holds what autodiff needs of a tensor: making one, ``backward``, accumulating
@@ -25,7 +25,7 @@ from .tensor_methods import TensorMethods, _raw
 def _to_array(data, dtype=None) -> np.ndarray:
     """Array from data: Python floats become the default float (float32), ndarrays keep theirs."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, np.ndarray):
@@ -70,25 +70,29 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_record", "_vc", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_record", "_vc", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
-        self.data = _to_array(data, dtype)
+        self._data = _to_array(data, dtype)
         self._grad = self._record = self._vc = None
         self.requires_grad = False
         if requires_grad:
-            _check_can_require_grad(self.data.dtype, "Tensor(requires_grad=True)")
+            _check_can_require_grad(self._data.dtype, "Tensor(requires_grad=True)")
             self.requires_grad = True
 
     @classmethod
     def _wrap(cls, data: np.ndarray, requires_grad: bool = False) -> "Tensor":
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
-        t.data, t.requires_grad = data, requires_grad
+        t._data, t.requires_grad = data, requires_grad
         t._grad = t._record = t._vc = None
         return t
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
 
     @property
     def grad(self) -> "Tensor | None":
@@ -98,11 +102,11 @@ class Tensor(TensorMethods):
     def grad(self, value) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                value = Tensor(value, dtype=self.data.dtype)
-            if value.data.shape != self.data.shape:
+                value = Tensor(value, dtype=self._data.dtype)
+            if value._data.shape != self._data.shape:
                 raise ValueError(
-                    f"grad: assigned gradient has shape {value.data.shape} but the tensor has "
-                    f"shape {self.data.shape}; they must match"
+                    f"grad: assigned gradient has shape {value._data.shape} but the tensor has "
+                    f"shape {self._data.shape}; they must match"
                 )
         self._grad = value
 
@@ -139,38 +143,38 @@ class Tensor(TensorMethods):
         if create_graph:
             self._grad = g if self._grad is None else self._grad + g
         elif self._grad is None:
-            arr = g.data
+            arr = g._data
             owner = arr if arr.base is None else arr.base
             if not arr.flags.writeable or id(owner) in adopted:
                 arr = owner = arr.copy()
             adopted.add(id(owner))
             self._grad = Tensor._wrap(arr)
         elif self._grad.requires_grad:
-            self._grad = Tensor._wrap(self._grad.data + g.data)
+            self._grad = Tensor._wrap(self._grad._data + g._data)
         else:
-            self._grad.data += g.data
+            self._grad._data += g._data
 
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
         one unbroadcast. Recorded (``functional.sum_to``) when the gradient itself requires grad."""
-        shape, dtype = like.data.shape, like.data.dtype
+        shape, dtype = like._data.shape, like._data.dtype
         g = self
-        if g.data.shape != shape:
+        if g._data.shape != shape:
             lead = g.ndim - len(shape)
-            if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g.data.shape[lead:])):
+            if lead < 0 or any(n not in (1, m) for n, m in zip(shape, g._data.shape[lead:])):
                 raise RuntimeError(
-                    f"{op}.backward returned a gradient of shape {g.data.shape} for an input "
+                    f"{op}.backward returned a gradient of shape {g._data.shape} for an input "
                     f"of shape {shape}; a gradient must have the input's shape or a shape the "
                     "input broadcasts to"
                 )
-            g = functional.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g.data, shape))
-        if g.data.dtype != dtype:
-            g = functional.cast(g, dtype) if g.requires_grad else Tensor._wrap(g.data.astype(dtype))
+            g = functional.sum_to(g, shape) if g.requires_grad else Tensor._wrap(unbroadcast(g._data, shape))
+        if g._data.dtype != dtype:
+            g = functional.cast(g, dtype) if g.requires_grad else Tensor._wrap(g._data.astype(dtype))
         return g
 
     def detach(self) -> "Tensor":
         """A new tensor sharing this one's data, cut from the graph."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self._data)
         t._vc = self._shared_version()
         return t
 
@@ -186,7 +190,7 @@ class Tensor(TensorMethods):
                 "detach() to get a tensor cut from the graph"
             )
         if requires_grad:
-            _check_can_require_grad(self.data.dtype, "requires_grad_")
+            _check_can_require_grad(self._data.dtype, "requires_grad_")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -255,14 +259,14 @@ class Tensor(TensorMethods):
     def _inplace(self, ufunc, other, op: str) -> "Tensor":
         self._check_inplace(op)
         _refuse_recorded_operand(other, op)
-        ufunc(self.data, _raw(other), out=self.data, casting="same_kind")
+        ufunc(self._data, _raw(other), out=self._data, casting="same_kind")
         self._bump_version(op)
         return self
 
     def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
         self._check_inplace(op)
         _refuse_recorded_operand(value, op)
-        self.data[functional.index_arrays(index, op)] = _raw(value)
+        self._data[functional.index_arrays(index, op)] = _raw(value)
         self._bump_version(shown_as or op)
         return self
 
@@ -278,21 +282,21 @@ def _refuse_recorded_operand(other, op: str) -> None:
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:
     """The seed gradient of a backward: ones for a one-element output, else ``gradient``."""
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"{op}: output has shape {t.shape}, so backward() needs a `gradient` argument of "
                 "that shape (the vector in the vector-Jacobian product); for a loss, reduce it "
                 "to a scalar first, e.g. loss.sum().backward() or loss.mean().backward()"
             )
-        return Tensor._wrap(np.ones_like(t.data))
+        return Tensor._wrap(np.ones_like(t._data))
     g = gradient if isinstance(gradient, Tensor) else Tensor(np.asarray(gradient, dtype=t.dtype))
-    if g.data.shape != t.data.shape:
+    if g._data.shape != t._data.shape:
         raise RuntimeError(
-            f"{op}: gradient has shape {g.data.shape} but the output has shape {t.shape}; "
+            f"{op}: gradient has shape {g._data.shape} but the output has shape {t.shape}; "
             "pass a gradient of exactly the output's shape"
         )
     if not g.requires_grad:
-        g = Tensor._wrap(np.array(g.data, dtype=t.dtype))  # a private copy: never alias the caller's
+        g = Tensor._wrap(np.array(g._data, dtype=t.dtype))  # a private copy: never alias the caller's
     return g
 
 

@@ -39,25 +39,25 @@ class TensorMethods:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
         return "cpu"
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extras = []
-        if self.data.dtype not in (float32, int64, bool_) or self.data.size == 0:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (float32, int64, bool_) or self._data.size == 0:
+            extras.append(f"dtype={self._data.dtype}")
         if self._record is not None:
             extras.append(f"grad_fn=<{self._record.name}>")
         elif self.requires_grad:
@@ -73,10 +73,10 @@ class TensorMethods:
 
     # -- integer arithmetic (no gradient) and PyTorch's in-place methods --------------------
     def __floordiv__(self, other):
-        return Tensor._wrap(np.floor_divide(self.data, _raw(other)))
+        return Tensor._wrap(np.floor_divide(self._data, _raw(other)))
 
     def __mod__(self, other):
-        return Tensor._wrap(np.mod(self.data, _raw(other)))
+        return Tensor._wrap(np.mod(self._data, _raw(other)))
 
     def add_(self, other, alpha=1):
         return self._inplace(np.add, other if alpha == 1 else _raw(other) * alpha, "add_")
@@ -92,53 +92,53 @@ class TensorMethods:
 
     def clamp_(self, min=None, max=None):
         self._check_inplace("clamp_")
-        np.clip(self.data, _raw(min), _raw(max), out=self.data)
+        np.clip(self._data, _raw(min), _raw(max), out=self._data)
         self._bump_version("clamp_")
         return self
 
     # -- conversions ----------------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item: only a one-element tensor can be converted to a Python scalar, this "
-                f"one has shape {self.data.shape}"
+                f"one has shape {self._data.shape}"
             )
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), like ``torch.Tensor.numpy``."""
         if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a tensor that requires grad; use "
-                "tensor.detach().numpy() (or .data)"
+                "tensor.detach().numpy() (or ._data)"
             )
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self.data.dtype:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+        if dtype is not None and dtype != self._data.dtype:
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"bool: the truth value of a tensor with {self.data.size} elements is "
+                f"bool: the truth value of a tensor with {self._data.size} elements is "
                 "ambiguous; use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -147,31 +147,31 @@ class TensorMethods:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data)
+        return int(self._data)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None):
         """The shape (``x.size()``) or one dimension (``x.size(0)``), as in PyTorch."""
         if dim is None:
-            return self.data.shape
-        return self.data.shape[normalize_axis(dim, self.ndim, "size")[0]]
+            return self._data.shape
+        return self._data.shape[normalize_axis(dim, self.ndim, "size")[0]]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     @property
     def itemsize(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     @property
     def nbytes(self) -> int:
-        return self.data.nbytes
+        return self._data.nbytes
 
     # -- dtype conversions --------------------------------------------------------------------
     def astype(self, dtype) -> "Tensor":
@@ -218,46 +218,46 @@ class TensorMethods:
         return self
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     # -- comparisons (bool tensors, no gradient) -------------------------------------------------
-    def __eq__(self, other): return Tensor._wrap(np.equal(self.data, _raw(other)))  # type: ignore[override]
-    def __ne__(self, other): return Tensor._wrap(np.not_equal(self.data, _raw(other)))  # type: ignore[override]
-    def __lt__(self, other): return Tensor._wrap(np.less(self.data, _raw(other)))
-    def __le__(self, other): return Tensor._wrap(np.less_equal(self.data, _raw(other)))
-    def __gt__(self, other): return Tensor._wrap(np.greater(self.data, _raw(other)))
-    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self.data, _raw(other)))
+    def __eq__(self, other): return Tensor._wrap(np.equal(self._data, _raw(other)))  # type: ignore[override]
+    def __ne__(self, other): return Tensor._wrap(np.not_equal(self._data, _raw(other)))  # type: ignore[override]
+    def __lt__(self, other): return Tensor._wrap(np.less(self._data, _raw(other)))
+    def __le__(self, other): return Tensor._wrap(np.less_equal(self._data, _raw(other)))
+    def __gt__(self, other): return Tensor._wrap(np.greater(self._data, _raw(other)))
+    def __ge__(self, other): return Tensor._wrap(np.greater_equal(self._data, _raw(other)))
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self): return Tensor._wrap(np.invert(self.data))
-    def __and__(self, other): return Tensor._wrap(np.logical_and(self.data, _raw(other)))
-    def __or__(self, other): return Tensor._wrap(np.logical_or(self.data, _raw(other)))
-    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self.data, _raw(other)))
+    def __invert__(self): return Tensor._wrap(np.invert(self._data))
+    def __and__(self, other): return Tensor._wrap(np.logical_and(self._data, _raw(other)))
+    def __or__(self, other): return Tensor._wrap(np.logical_or(self._data, _raw(other)))
+    def __xor__(self, other): return Tensor._wrap(np.logical_xor(self._data, _raw(other)))
     logical_and, logical_or, logical_xor = __and__, __or__, __xor__
 
-    def logical_not(self): return Tensor._wrap(np.logical_not(self.data))
+    def logical_not(self): return Tensor._wrap(np.logical_not(self._data))
 
     def equal(self, other) -> bool:
-        return bool(np.array_equal(self.data, _raw(other)))
+        return bool(np.array_equal(self._data, _raw(other)))
 
     def allclose(self, other, rtol=1e-5, atol=1e-8) -> bool:
-        return bool(np.allclose(self.data, _raw(other), rtol=rtol, atol=atol))
+        return bool(np.allclose(self._data, _raw(other), rtol=rtol, atol=atol))
 
-    def isnan(self): return Tensor._wrap(np.isnan(self.data))
-    def isinf(self): return Tensor._wrap(np.isinf(self.data))
-    def isfinite(self): return Tensor._wrap(np.isfinite(self.data))
-    def sign(self): return Tensor._wrap(np.sign(self.data))
-    def floor(self): return Tensor._wrap(np.floor(self.data))
-    def ceil(self): return Tensor._wrap(np.ceil(self.data))
-    def round(self): return Tensor._wrap(np.round(self.data))
+    def isnan(self): return Tensor._wrap(np.isnan(self._data))
+    def isinf(self): return Tensor._wrap(np.isinf(self._data))
+    def isfinite(self): return Tensor._wrap(np.isfinite(self._data))
+    def sign(self): return Tensor._wrap(np.sign(self._data))
+    def floor(self): return Tensor._wrap(np.floor(self._data))
+    def ceil(self): return Tensor._wrap(np.ceil(self._data))
+    def round(self): return Tensor._wrap(np.round(self._data))
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "any")
-        return Tensor._wrap(np.asarray(np.any(self.data, axis=a, keepdims=k)))
+        return Tensor._wrap(np.asarray(np.any(self._data, axis=a, keepdims=k)))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         a, k = _axis_kw(dim, axis, keepdim, keepdims, self.ndim, "all")
-        return Tensor._wrap(np.asarray(np.all(self.data, axis=a, keepdims=k)))
+        return Tensor._wrap(np.asarray(np.all(self._data, axis=a, keepdims=k)))
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         return _arg_reduce(np.argmax, self, dim, axis, keepdim, keepdims, "argmax")
@@ -402,7 +402,7 @@ class TensorMethods:
 
 
 def _raw(x):
-    return x.data if isinstance(x, TensorMethods) else x
+    return x._data if isinstance(x, TensorMethods) else x
 
 
 def _shape_args(shape: tuple) -> tuple:
@@ -446,7 +446,7 @@ def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
     a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
     if isinstance(a, tuple):
         raise TypeError(f"{op}: takes a single dim, got {a}")
-    out = fn(t.data, axis=a)
+    out = fn(t._data, axis=a)
     if k:
         out = np.expand_dims(out, a) if a is not None else np.reshape(out, (1,) * t.ndim)
     return Tensor._wrap(np.asarray(out, dtype=np.int64))

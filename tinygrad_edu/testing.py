@@ -194,12 +194,12 @@ def check_op_on(
     out = f(*xs)
     if not isinstance(out, Tensor):
         _fail(name, arrays_in, "forward", f"returned {type(out).__name__}, not a Tensor")
-    if out.data.shape != expected.shape:
-        _fail(name, arrays_in, "forward", f"shape {out.data.shape}, reference {expected.shape}")
-    if out.data.dtype != np.float64:
-        _fail(name, arrays_in, "forward", f"float64 inputs gave dtype {out.data.dtype}")
-    if not np.allclose(out.data, expected, rtol=forward_rtol, atol=forward_atol, equal_nan=True):
-        worst = np.max(np.abs(out.data - expected))
+    if out._data.shape != expected.shape:
+        _fail(name, arrays_in, "forward", f"shape {out._data.shape}, reference {expected.shape}")
+    if out._data.dtype != np.float64:
+        _fail(name, arrays_in, "forward", f"float64 inputs gave dtype {out._data.dtype}")
+    if not np.allclose(out._data, expected, rtol=forward_rtol, atol=forward_atol, equal_nan=True):
+        worst = np.max(np.abs(out._data - expected))
         _fail(name, arrays_in, "forward", f"differs from the reference by up to {worst:.3g}")
     if not out.requires_grad:
         _fail(name, arrays_in, "forward", "the output does not require grad")
@@ -207,18 +207,18 @@ def check_op_on(
 
     # 2. gradient shape and dtype, by tg.grad and by backward()
     rng = np.random.default_rng(0)
-    v = Tensor._wrap(rng.standard_normal(out.data.shape))
+    v = Tensor._wrap(rng.standard_normal(out._data.shape))
     grads = _grad(out, xs, v, retain_graph=True, allow_unused=True)
     for i, (x, g) in enumerate(zip(xs, grads)):
         if g is None:
             continue
-        if g.data.shape != x.data.shape or g.data.dtype != x.data.dtype:
+        if g._data.shape != x._data.shape or g._data.dtype != x._data.dtype:
             _fail(name, arrays_in, "grad shape/dtype",
-                  f"input {i} is {x.data.shape} {x.data.dtype}, its gradient "
-                  f"{g.data.shape} {g.data.dtype}")
+                  f"input {i} is {x._data.shape} {x._data.dtype}, its gradient "
+                  f"{g._data.shape} {g._data.dtype}")
     out.backward(v)
     for i, (x, g) in enumerate(zip(xs, grads)):
-        if g is not None and (x.grad is None or not np.allclose(x.grad.data, g.data, 1e-12, 1e-12)):
+        if g is not None and (x.grad is None or not np.allclose(x.grad._data, g._data, 1e-12, 1e-12)):
             _fail(name, arrays_in, "backward()", f"input {i}: .grad differs from tg.grad")
         if x.grad is not None and (x.grad.shape != x.shape or x.grad.dtype != x.dtype):
             _fail(name, arrays_in, "backward()", f"input {i}: .grad is {x.grad.shape} {x.grad.dtype}")
@@ -227,9 +227,9 @@ def check_op_on(
 
     # 3. a zero incoming gradient gives zero gradients
     out = f(*xs)
-    zeros = _grad(out, xs, Tensor._wrap(np.zeros(out.data.shape)), allow_unused=True)
+    zeros = _grad(out, xs, Tensor._wrap(np.zeros(out._data.shape)), allow_unused=True)
     for i, g in enumerate(zeros):
-        if g is not None and np.any(g.data != 0):
+        if g is not None and np.any(g._data != 0):
             _fail(name, arrays_in, "zero gradient", f"input {i} got a non-zero gradient")
     del out, zeros
 
@@ -254,7 +254,7 @@ def check_op_on(
             out = f(*([x] * len(xs)))
             (g,) = _grad(out, x, Tensor._wrap(w), allow_unused=True)
             del out
-            g = np.zeros(x.data.shape) if g is None else g.data
+            g = np.zeros(x._data.shape) if g is None else g._data
             (num,) = numerical_grad(lambda t: f(*([t] * len(xs))), (x,), eps, grad_output=w)
             if not np.allclose(g, num, rtol=rtol, atol=atol):
                 _fail(name, arrays_in, "f(x, x)",
@@ -267,7 +267,7 @@ def check_op_on(
 def _check_unchanged(name, xs, arrays_in, originals, when: str) -> None:
     """Neither the input arrays nor what the tensors hold may have changed."""
     for i, (x, a, orig) in enumerate(zip(xs, arrays_in, originals)):
-        if x.data is not a or not np.array_equal(a, orig, equal_nan=True):
+        if x._data is not a or not np.array_equal(a, orig, equal_nan=True):
             _fail(name, originals, "mutation", f"input {i} was modified by {when}")
 
 

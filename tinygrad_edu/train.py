@@ -44,9 +44,9 @@ class Standardize(nn.Module):
         self.register_buffer("scale", ones(num_features))
 
     def fit(self, x) -> Standardize:
-        x = x.data.reshape(len(x), -1)
-        self.mean.data[...] = x.mean(axis=0)
-        self.scale.data[...] = x.std(axis=0) + 0.1  # +0.1: border pixels are almost always blank
+        x = x._data.reshape(len(x), -1)
+        self.mean._data[...] = x.mean(axis=0)
+        self.scale._data[...] = x.std(axis=0) + 0.1  # +0.1: border pixels are almost always blank
         return self
 
     def forward(self, x):
@@ -82,7 +82,7 @@ def accuracy(model: nn.Module, loader: DataLoader) -> float:
     correct = total = 0
     with no_grad():
         for xb, yb in loader:
-            correct += int((model(xb).data.argmax(axis=1) == yb.data).sum())
+            correct += int((model(xb)._data.argmax(axis=1) == yb._data).sum())
             total += len(yb)
     return correct / total
 
@@ -144,7 +144,7 @@ def fit(args: argparse.Namespace) -> dict:
             f"epoch {epoch:>3}/{args.epochs}  loss {running:.4f}  validation accuracy {val_acc:.4f}"
         )
         if val_acc >= best[0]:  # on a tie prefer the later, better-fitted epoch
-            state = {k: v.data.copy() for k, v in model.state_dict().items()}
+            state = {k: v._data.copy() for k, v in model.state_dict().items()}
             best = (val_acc, epoch, state)
     if bar is not None:
         bar.close()

@@ -38,7 +38,7 @@ def _quote(text: str) -> str:
 
 
 def _shape(t: Tensor) -> str:
-    return str(tuple(t.data.shape))
+    return str(tuple(t._data.shape))
 
 
 def _is_parameter(t: Tensor) -> bool:
@@ -110,7 +110,7 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
         if key in tensor_ids:
             return tensor_ids[key]
         node = tensor_ids[key] = f"t{len(tensor_ids)}"
-        label = f"{_shape(t)} {t.data.dtype}"
+        label = f"{_shape(t)} {t._data.dtype}"
         style = ""
         if _is_parameter(t):
             label = f"{names.get(id(t), 'parameter')}\n{label}"
@@ -244,7 +244,7 @@ def _leaf_kind(t) -> str:
 
 
 def _fmt_type(t) -> str:
-    return f"{tuple(t.data.shape)} {t.data.dtype}"
+    return f"{tuple(t._data.shape)} {t._data.dtype}"
 
 
 def _fmt_arg(a) -> str:

@@ -116,10 +116,10 @@ def _engine_training(name, model_fn, params_t, x, y, make_opt, zero_grad, loss_f
 
     def grads():
         fwd_bwd()
-        return [p.grad.data.copy() for p in params_t()]
+        return [p.grad._data.copy() for p in params_t()]
 
     return Impl(
-        name, step, forward, fwd_bwd, infer, grads, params=lambda: [p.data for p in params_t()]
+        name, step, forward, fwd_bwd, infer, grads, params=lambda: [p._data for p in params_t()]
     )
 
 
@@ -218,19 +218,19 @@ def engine_cnn(params, x, y, name: str = "tinygrad_edu") -> Impl:
 
 def _load(parameters, arrays) -> None:
     for p, a in zip(list(parameters), arrays, strict=True):
-        if p.data.shape != a.shape:
-            raise ValueError(f"bench: parameter shape {p.data.shape} != reference {a.shape}")
-        p.data = a.copy()  # takes the reference's dtype too (float64 runs)
+        if p._data.shape != a.shape:
+            raise ValueError(f"bench: parameter shape {p._data.shape} != reference {a.shape}")
+        p._data = a.copy()  # takes the reference's dtype too (float64 runs)
 
 
 # the core-ops fallbacks (used only until nn/optim exist)
 def _xent_core(z, y):
-    return -(z.log_softmax(-1)[np.arange(z.shape[0]), y.data]).mean()
+    return -(z.log_softmax(-1)[np.arange(z.shape[0]), y._data]).mean()
 
 
 def _sgd_core(ps):
     for p in ps:
-        p.data -= LR * p.grad.data
+        p._data -= LR * p.grad._data
 
 
 def _zero_core(ps):
@@ -454,7 +454,7 @@ def _mygrad_training(params, x, y, logits, mg) -> Impl:
     def step():
         fwd_bwd()
         for p in ps:
-            p.data -= LR * p.grad
+            p._data -= LR * p.grad
 
     def infer():
         with mg.no_autodiff:

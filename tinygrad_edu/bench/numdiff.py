@@ -104,7 +104,7 @@ def numerical_grad(ps, loss, coords) -> np.ndarray:
     out = np.empty(len(coords))
     with tg.no_grad():
         for k, (i, j) in enumerate(coords):
-            flat = ps[i].data.reshape(-1)
+            flat = ps[i]._data.reshape(-1)
             old = flat[j]
             flat[j] = old + EPS
             f_plus = loss().item()
@@ -118,7 +118,7 @@ def numerical_grad(ps, loss, coords) -> np.ndarray:
 def timed_numerical_grad(ps, loss, budget_s: float, seed: int = 0):
     """Central differences over the coordinates in random order until ``budget_s`` seconds
     are spent (or all are done). Returns (coords, gradient values, seconds)."""
-    n_each = [p.data.size for p in ps]
+    n_each = [p._data.size for p in ps]
     starts = np.cumsum([0] + n_each)
     order = np.random.default_rng(seed).permutation(int(starts[-1]))
     coords, values = [], []
@@ -142,7 +142,7 @@ def _measure_size(family: str, sizes: tuple[int, ...], cfg: H.Config, budget_s: 
     """One network: its full central-difference gradient (timed, or extrapolated from a timed
     subset of coordinates) against one backprop, and how well the two agree."""
     ps, loss, _ = _mlp(sizes)
-    n = sum(p.data.size for p in ps)
+    n = sum(p._data.size for p in ps)
     numerical_grad(ps, loss, [(0, 0)] * 3)  # warm-up
     time.sleep(cfg.sleep)
     coords, num, t_num = timed_numerical_grad(ps, loss, budget_s, seed=n)
@@ -164,8 +164,8 @@ def _measure_size(family: str, sizes: tuple[int, ...], cfg: H.Config, budget_s: 
     # are ~1e-50, far below what a difference of two losses resolves (~1e-10), so a sample of
     # them alone would compare rounding noise with rounding noise
     backprop()
-    exact = np.array([ps[i].grad.data.reshape(-1)[j] for i, j in coords])
-    scale = max(float(np.abs(p.grad.data).max()) for p in ps)
+    exact = np.array([ps[i].grad._data.reshape(-1)[j] for i, j in coords])
+    scale = max(float(np.abs(p.grad._data).max()) for p in ps)
     err = float(np.abs(num - exact).max() / max(scale, 1e-30))
     return {
         FAMILIES[family][1]: _size_label(family, sizes),

@@ -79,7 +79,7 @@ def mygrad_chain(x0, mg):
 def check_chain(x0) -> float:
     """The engine's chain gradient against the hand-written one (max relative error)."""
     fwd_bwd, _, _ = engine_chain(x0)
-    got = fwd_bwd().data
+    got = fwd_bwd()._data
     want = R.chain_forward_backward(x0, N_ITER)
     return float(np.abs(got - want).max() / np.abs(want).max())
 

@@ -182,7 +182,7 @@ def run_inference(cfg: H.Config) -> dict:
         dtype = np.float32
         _, x, _, impls = _setup(kind, dtype, cfg, ("autograd", "mygrad"))
         eng, hand = engine_name(impls), _hand(impls)
-        got = impls[eng].infer().data
+        got = impls[eng].infer()._data
         want = impls[hand].infer()
         err = float(np.abs(got - want).max() / np.abs(want).max())
         if not err <= TOL[np.dtype(dtype)]:

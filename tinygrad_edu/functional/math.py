@@ -34,16 +34,16 @@ def _operands(a, b):
     if isinstance(a, Tensor):  # the common cases, decided without further checks
         tb = type(b)
         if tb is float:
-            if a.data.dtype.kind == "f":
+            if a._data.dtype.kind == "f":
                 return a, b
-        elif isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        elif isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
             return a, b
     if not isinstance(a, Tensor) and not isinstance(a, _scalar_types):
         a = Tensor(a)
     if not isinstance(b, Tensor) and not isinstance(b, _scalar_types):
         b = Tensor(b)
     if isinstance(a, Tensor) and isinstance(b, Tensor):
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da != db:
             fa, fb = da.kind in "fc", db.kind in "fc"
             if fa and not fb and db.kind != "b":  # NumPy keeps float op bool in the float dtype
@@ -62,7 +62,7 @@ def _with_scalar(t, s):
     float dtype (PyTorch's rule), and NumPy scalars are unwrapped so they stay weak."""
     if isinstance(s, (np.number, np.bool_)):
         s = s.item()
-    if isinstance(s, float) and t.data.dtype.kind in "iub":
+    if isinstance(s, float) and t._data.dtype.kind in "iub":
         t = ew.Cast.apply(t, get_default_dtype())
     return t, s
 
@@ -72,7 +72,7 @@ def _binary(fn: type[Function], op: str, a, b) -> Tensor:
     try:
         return fn.apply(a, b)
     except ValueError:
-        shapes = [x.data.shape for x in (a, b) if isinstance(x, Tensor)]
+        shapes = [x._data.shape for x in (a, b) if isinstance(x, Tensor)]
         broadcast_shapes(op, *shapes)  # raises the clear error if that was the problem
         raise
 
@@ -114,11 +114,11 @@ clamp = clip
 
 def cast(x, dtype):
     dtype = np.dtype(dtype)
-    if x.data.dtype == dtype:
+    if x._data.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
         # an integer result can carry no gradient: cut it from the graph, as torch does
-        return Tensor._wrap(x.data.astype(dtype))
+        return Tensor._wrap(x._data.astype(dtype))
     return ew.Cast.apply(x, dtype)
 
 
@@ -128,13 +128,13 @@ def transpose(x, dim0, dim1):
 
 def where(cond, a, b):
     """Pick from ``a`` where ``cond`` is true, else from ``b`` (broadcasting, like np.where)."""
-    if isinstance(cond, Tensor) and cond.data.dtype == np.bool_:
+    if isinstance(cond, Tensor) and cond._data.dtype == np.bool_:
         c = cond  # passed as the tensor, so Where's saved mask is version-checked
     else:
-        c = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+        c = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
         if c.dtype != np.bool_:
             c = c.astype(bool)
-    operands = (np.shape(v.data if isinstance(v, Tensor) else v) for v in (a, b))
+    operands = (np.shape(v._data if isinstance(v, Tensor) else v) for v in (a, b))
     broadcast_shapes("where", c.shape, *operands)  # a clear error before NumPy's
     return Where.apply(c, a, b)
 
@@ -168,7 +168,7 @@ def sum_to(x, shape):
 # -- composites: no backward of their own ---------------------------------------------------
 def _count(x: Tensor, axis) -> int:
     axes = normalize_axis(axis, x.ndim, "var")
-    return x.data.size if axes is None else prod(x.shape[a] for a in axes)
+    return x._data.size if axes is None else prod(x.shape[a] for a in axes)
 
 
 def var(x, axis=None, correction=1, keepdims=False):
@@ -184,7 +184,7 @@ def std(x, axis=None, correction=1, keepdims=False):
 
 def _shift(x: Tensor, axis, op: str = "logsumexp") -> Tensor:
     """A constant (detached) max for stability; non-finite maxima are replaced by 0."""
-    m = np.max(x.data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
+    m = np.max(x._data, axis=normalize_axis(axis, x.ndim, op), keepdims=True)
     if not np.isfinite(m).all():
         m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
     return Tensor._wrap(m)

@@ -28,7 +28,7 @@ def reshape(x, shape):
     if shape == x.shape:
         return x
     known = prod(s for s in shape if s != -1)
-    n = x.data.size
+    n = x._data.size
     bad = shape.count(-1) > 1 or any(s < -1 for s in shape)
     if not bad:
         bad = (known != n) if -1 not in shape else (known == 0 or n % known != 0)
@@ -119,7 +119,7 @@ def index_arrays(index, op: str = "getitem"):
     out = []
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         elif isinstance(i, list):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype == np.bool_:

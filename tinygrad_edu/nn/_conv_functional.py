@@ -44,7 +44,7 @@ def _window(x_shape, kernel, stride, padding, dilation, op: str) -> Window:
 
 def _batched(input: Tensor, op: str) -> tuple[Tensor, bool]:
     """Accept (N, C, H, W) or an unbatched (C, H, W), as PyTorch does."""
-    ndim = input.data.ndim
+    ndim = input._data.ndim
     if ndim == 4:
         return input, False
     if ndim == 3:
@@ -78,7 +78,7 @@ def conv2d(
     if isinstance(padding, str):
         raise NotImplementedError(f"conv2d: string padding {padding!r} is not supported; pass ints")
     x, unbatched = _batched(input, "conv2d")
-    if weight.data.ndim != 4:
+    if weight._data.ndim != 4:
         raise ValueError(
             f"conv2d: weight must be 4-D (C_out, C_in/groups, kh, kw), got shape {weight.shape}"
         )

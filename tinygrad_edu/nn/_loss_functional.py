@@ -120,8 +120,8 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     targets' shape."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
-    xd = input.data
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    xd = input._data
     if xd.ndim == 2 and t.ndim == 1 and t.shape[0] == xd.shape[0] and t.dtype in _UNSIGNED:
         # the common case (N, C) logits and (N,) indices, checked by ONE reduction: viewed as
         # unsigned, a negative index is huge, so max < C means every index is in [0, C)
@@ -132,7 +132,7 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
             safe_t = t.copy()  # a snapshot of the targets; none can equal ignore_index
             w = None
             if weight is not None:
-                w = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+                w = (weight._data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
                 w = w.astype(xd.dtype)
             return input, safe_t, w, t.shape
     flat, tshape = _classes_last(input, op)
@@ -157,7 +157,7 @@ def _class_targets(input, target, weight, ignore_index, reduction, op):
     if not all_kept:
         w = keep.astype(input.dtype)
     if weight is not None:
-        wc = (weight.data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
+        wc = (weight._data if isinstance(weight, Tensor) else np.asarray(weight))[safe_t]
         w = wc.astype(input.dtype) if w is None else w * wc.astype(input.dtype)
     return flat, safe_t, w, tshape
 
@@ -187,7 +187,7 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     class_dim = 0 if input.ndim == 1 else 1
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind != "f" and label_smoothing == 0.0:  # class indices: one record
         flat, t, w, tshape = _class_targets(
             input, target, weight, ignore_index, reduction, "cross_entropy"
@@ -202,7 +202,7 @@ def cross_entropy(
     w = (
         None
         if weight is None
-        else (weight.data if isinstance(weight, Tensor) else np.asarray(weight))
+        else (weight._data if isinstance(weight, Tensor) else np.asarray(weight))
     )
     wshape = [1] * input.ndim
     wshape[class_dim] = n_classes
@@ -232,16 +232,16 @@ def _soft_cross_entropy(logp, t, weight, reduction, label_smoothing, class_dim):
     if weight is not None:
         wshape = [1] * logp.ndim
         wshape[class_dim] = n_classes
-        t = t * (weight.data if isinstance(weight, Tensor) else np.asarray(weight)).reshape(wshape)
+        t = t * (weight._data if isinstance(weight, Tensor) else np.asarray(weight)).reshape(wshape)
     loss = -(logp * _wrap(t.astype(logp.dtype, copy=False))).sum(class_dim)
     if reduction == "mean" and logp.ndim > 1:
-        return loss.sum() / float(loss.data.size)
+        return loss.sum() / float(loss._data.size)
     return _reduce(loss, reduction, "cross_entropy")
 
 
 def _log_clamped(x: Tensor) -> Tensor:
     """log(x) clamped below at -100 as PyTorch's BCE does; finite gradient at x = 0."""
-    pos = x.data > 0
+    pos = x._data > 0
     return functional.clip(functional.where(pos, functional.log(functional.where(pos, x, 1.0)), -100.0), -100.0, None)
 
 
@@ -254,10 +254,10 @@ def binary_cross_entropy(
         raise ValueError(
             f"binary_cross_entropy: target size {target.shape} must match input size {input.shape}"
         )
-    if input.data.size and (input.data.min() < 0 or input.data.max() > 1):
+    if input._data.size and (input._data.min() < 0 or input._data.max() > 1):
         raise ValueError(
             f"binary_cross_entropy: input values must be probabilities in [0, 1], got values in "
-            f"[{input.data.min():.4g}, {input.data.max():.4g}]; for logits use "
+            f"[{input._data.min():.4g}, {input._data.max():.4g}]; for logits use "
             "binary_cross_entropy_with_logits"
         )
     loss = -(target * _log_clamped(input) + (1.0 - target) * _log_clamped(1.0 - input))
@@ -284,7 +284,7 @@ def binary_cross_entropy_with_logits(
             f"binary_cross_entropy_with_logits: target size {target.shape} must match input "
             f"size {input.shape}"
         )
-    m = (input.data >= 0).astype(input.dtype)
+    m = (input._data >= 0).astype(input.dtype)
     abs_x = input * _wrap(2.0 * m - 1.0)  # |x|
     relu_neg = input * _wrap(m - 1.0)  # max(-x, 0)
     softplus_neg = functional.log(functional.exp(-abs_x) + 1.0) + relu_neg  # log(1 + exp(-x))

@@ -64,7 +64,7 @@ def relu_(input: Tensor) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope · x."""
-    return functional.where(input.data > 0, input, input * negative_slope)
+    return functional.where(input._data > 0, input, input * negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -162,7 +162,7 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None =
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Integer class indices of any shape -> int64 one-hot of shape (..., num_classes)."""
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer (class index) tensor, got dtype {idx.dtype}")
     if num_classes < 0:
@@ -175,7 +175,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` -> (*input.shape, dim)."""
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
     _check_targets(idx, weight.shape[0], None, "embedding")
     out = weight[idx]
     if padding_idx is not None:  # the padding row gets no gradient
@@ -202,7 +202,7 @@ def batch_norm(
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if training:
-        n = input.data.size // input.shape[1]
+        n = input._data.size // input.shape[1]
         if n <= 1:
             raise ValueError(
                 f"batch_norm: expected more than 1 value per channel when training, got input "
@@ -213,8 +213,8 @@ def batch_norm(
         var = (centred * centred).mean(axes, keepdim=True)
         if running_mean is not None:
             m = momentum
-            running_mean.data[...] = (1 - m) * running_mean.data + m * mean.data.reshape(-1)
-            running_var.data[...] = (1 - m) * running_var.data + m * var.data.reshape(-1) * (
+            running_mean._data[...] = (1 - m) * running_mean._data + m * mean._data.reshape(-1)
+            running_var._data[...] = (1 - m) * running_var._data + m * var._data.reshape(-1) * (
                 n / (n - 1)
             )
             running_mean._bump_version()
@@ -222,9 +222,9 @@ def batch_norm(
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
-        mean = _wrap(running_mean.data.reshape(shape))
+        mean = _wrap(running_mean._data.reshape(shape))
         centred = input - mean
-        var = _wrap(running_var.data.reshape(shape))
+        var = _wrap(running_var._data.reshape(shape))
     y = centred * (var + eps) ** -0.5
     if weight is not None:
         y = y * functional.reshape(weight, shape)

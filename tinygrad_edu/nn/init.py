@@ -34,7 +34,7 @@ __all__ = [
 
 
 def _fill(tensor: Tensor, values) -> Tensor:
-    tensor.data[...] = values
+    tensor._data[...] = values
     tensor._bump_version()
     return tensor
 

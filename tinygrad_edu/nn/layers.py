@@ -114,7 +114,7 @@ class Embedding(Module):
         self.weight = Parameter(_empty(num_embeddings, embedding_dim, dtype=dtype))
         init.normal_(self.weight)
         if padding_idx is not None:
-            self.weight.data[padding_idx] = 0
+            self.weight._data[padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx)
@@ -258,14 +258,14 @@ class Perceptron(Module):
         return np.where(self._scores(_raw(X)) > 0, 1, -1)
 
     def _scores(self, X: np.ndarray) -> np.ndarray:
-        return X @ self.weight.data + self.bias.data
+        return X @ self.weight._data + self.bias._data
 
     def fit(self, X, y, max_epochs: int = 1000) -> int:
         """Run PLA epochs until one passes with no mistake; return the number of epochs run.
 
         X: (N, in_features); y: (N,) labels in {-1, +1}. Raises if ``max_epochs`` pass with
         mistakes left (the data may not be linearly separable)."""
-        X = _raw(X).astype(self.weight.data.dtype, copy=False)
+        X = _raw(X).astype(self.weight._data.dtype, copy=False)
         y = _raw(y)
         if X.ndim != 2 or X.shape[1] != self.in_features or y.shape != (X.shape[0],):
             raise ValueError(
@@ -274,7 +274,7 @@ class Perceptron(Module):
             )
         if not np.isin(y, (-1, 1)).all():
             raise ValueError("Perceptron.fit: labels must be -1 or +1")
-        w, b = self.weight.data, self.bias.data
+        w, b = self.weight._data, self.bias._data
         for epoch in range(1, max_epochs + 1):
             mistakes = 0
             for xi, yi in zip(X, y):
@@ -296,4 +296,4 @@ class Perceptron(Module):
 
 
 def _raw(x) -> np.ndarray:
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x._data if isinstance(x, Tensor) else np.asarray(x)

@@ -201,19 +201,19 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     # -- dtype ---------------------------------------------------------------------------
     def _apply_arrays(self, fn: Callable[[np.ndarray], np.ndarray]) -> Module:
         for m in self.modules():
             for p in m._parameters.values():
-                if p is not None and p.data.dtype.kind == "f":
-                    p.data = fn(p.data)
+                if p is not None and p._data.dtype.kind == "f":
+                    p._data = fn(p._data)
                     if p.grad is not None:
-                        p.grad = Tensor._wrap(fn(p.grad.data))
+                        p.grad = Tensor._wrap(fn(p.grad._data))
             for b in m._buffers.values():
-                if b is not None and b.data.dtype.kind == "f":
-                    b.data = fn(b.data)
+                if b is not None and b._data.dtype.kind == "f":
+                    b._data = fn(b._data)
         return self
 
     def to(self, *args, **kwargs) -> Module:
@@ -297,7 +297,7 @@ class Module:
         with _tape.no_grad():
             for k, target in own.items():
                 if k in state_dict:
-                    target.data[...] = _as_array(state_dict[k])
+                    target._data[...] = _as_array(state_dict[k])
                     target._bump_version()
         return IncompatibleKeys(missing, unexpected)
 
@@ -318,7 +318,7 @@ class Module:
 
 
 def _as_array(v) -> np.ndarray:
-    return v.data if isinstance(v, Tensor) else np.asarray(v)
+    return v._data if isinstance(v, Tensor) else np.asarray(v)
 
 
 def save(obj: Module | Mapping[str, Any], path) -> None:

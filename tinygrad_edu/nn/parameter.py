@@ -26,10 +26,10 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad: bool = True) -> None:
         if data is None:
             data = np.empty(0, dtype=np.float32)
-        arr = data.data if isinstance(data, Tensor) else np.asarray(data)
+        arr = data._data if isinstance(data, Tensor) else np.asarray(data)
         if requires_grad:
             _check_can_require_grad(arr.dtype, "Parameter")
-        self.data = arr
+        self._data = arr
         self._grad = None
         self._record = None
         self._vc = None

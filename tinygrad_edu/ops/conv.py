@@ -136,7 +136,7 @@ class MaxPool2d(Function):
         g = ctx.geometry
         n, c, h, w = x.shape
         padded = (n, h + 2 * g.ph, w + 2 * g.pw, c)  # the image argmax indexes, flattened
-        argmax = _argmax_positions(x.data, y.data, g)  # a constant: its derivative is 0
+        argmax = _argmax_positions(x._data, y._data, g)  # a constant: its derivative is 0
         grad_flat = grad.permute(0, 2, 3, 1).reshape(-1)  # (N·H_out·W_out·C,)
         dx = IndexAdd.apply(grad_flat, argmax, (math.prod(padded),))  # windows may share one
         dx = dx.reshape(padded)

@@ -120,7 +120,7 @@ class Pow(Function):
                 ga = grad * b * a ** (b - 1)
         if nb:
             if isinstance(a, Tensor):
-                zero = a.data == 0
+                zero = a._data == 0
                 safe_log = Where.apply(zero, 0.0, Log.apply(Where.apply(zero, 1.0, a)))
                 gb = grad * saved[2] * safe_log
             else:  # a Python scalar base
@@ -247,7 +247,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors  # the input, or (in place) the output: the same mask
-        return Mul.apply(grad, _wrap(x.data > 0))
+        return Mul.apply(grad, _wrap(x._data > 0))
 
 
 class Abs(Function):
@@ -261,7 +261,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * _wrap(np.sign(x.data))
+        return grad * _wrap(np.sign(x._data))
 
 
 class Erf(Function):
@@ -309,7 +309,7 @@ class Minimum(Function):
 def _share(grad, p, q, needs) -> tuple:
     """(grad where p > q, grad where p < q), half to each on a tie, so the two always sum
     to the gradient."""
-    pd = p.data if isinstance(p, Tensor) else np.asarray(p)
+    pd = p._data if isinstance(p, Tensor) else np.asarray(p)
     dtype = pd.dtype if pd.dtype.kind == "f" else grad.dtype
     share = _wrap(((pd > _raw(q)) + 0.5 * (pd == _raw(q))).astype(dtype))
     return (grad * share if needs[0] else None), (grad * (1.0 - share) if needs[1] else None)
@@ -327,8 +327,8 @@ class Where(Function):
     def backward(ctx, grad):
         (cond,) = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad
-        ga = Where.apply(cond.data, grad, 0.0) if na else None
-        gb = Where.apply(cond.data, 0.0, grad) if nb else None
+        ga = Where.apply(cond._data, grad, 0.0) if na else None
+        gb = Where.apply(cond._data, 0.0, grad) if nb else None
         return None, ga, gb
 
 
@@ -343,7 +343,7 @@ class Clip(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x = ctx.saved_tensors[0].data
+        x = ctx.saved_tensors[0]._data
         inside = np.ones(x.shape, dtype=bool)
         if ctx.lo is not None:
             inside &= x >= ctx.lo

@@ -22,7 +22,7 @@ def _spread(grad: Tensor, in_shape: tuple, axes, keepdims: bool) -> Tensor:
     known to fit, so the primitives are applied directly (no checks)."""
     if not keepdims and axes is not None:  # (a 0-d total broadcasts as it is)
         grad = Reshape.apply(grad, _kept_shape(in_shape, axes))
-    if grad.data.shape == in_shape:
+    if grad._data.shape == in_shape:
         return grad
     return BroadcastTo.apply(grad, in_shape)
 
@@ -78,7 +78,7 @@ class _MaxMin(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, out = (t.data for t in ctx.saved_tensors)
+        x, out = (t._data for t in ctx.saved_tensors)
         mask = x == out
         share = mask / mask.sum(axis=ctx.axes, keepdims=True)
         return _spread(grad, ctx.shape, ctx.axes, ctx.keepdims) * Tensor._wrap(share.astype(x.dtype))

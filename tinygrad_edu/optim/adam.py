@@ -69,22 +69,22 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = _zeros_state(p)
         state["step"] = t = state["step"] + 1
         if self._decoupled:  # AdamW: p = p - lr * weight_decay * p
-            p.data *= 1 - lr * group["weight_decay"]
+            p._data *= 1 - lr * group["weight_decay"]
             g = _gradient(p, group["maximize"], weight_decay=0.0)
         else:
             g = _gradient(p, group["maximize"], group["weight_decay"])
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
         v += (1 - beta2) * g * g
         if group["amsgrad"]:
-            v_max = state["max_exp_avg_sq"].data
+            v_max = state["max_exp_avg_sq"]._data
             np.maximum(v_max, v, out=v_max)
             v = v_max
         m_hat = m / (1 - beta1**t)
         v_hat = v / (1 - beta2**t)
-        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        p._data -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):

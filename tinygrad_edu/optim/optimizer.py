@@ -3,7 +3,7 @@
 
 An optimizer holds a list of parameter groups (dicts with ``'params'`` and hyperparameters
 such as ``'lr'``) and per-parameter ``state`` (momentum buffers, moment estimates ...).
-``step()`` changes each parameter's array (``p.data``) in place with NumPy, outside the tape,
+``step()`` changes each parameter's array (``p._data``) in place with NumPy, outside the tape,
 and bumps the tensor's version counter so that a graph recorded before the update cannot
 silently use the changed weights in a later backward.
 """
@@ -126,9 +126,9 @@ class Optimizer:
                     p.grad = None
                 elif p.grad is not None:
                     if p.grad.requires_grad:  # a create_graph gradient: cut it from its graph
-                        p.grad = Tensor._wrap(np.zeros_like(p.grad.data))
+                        p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
                     else:
-                        p.grad.data[...] = 0
+                        p.grad._data[...] = 0
 
     def step(self, closure: Callable | None = None):
         """Apply one update to every parameter that has a gradient.
@@ -148,7 +148,7 @@ class Optimizer:
         return loss
 
     def _update(self, p: Tensor, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
-        """Change ``p.data`` in place by one step of the rule, reading ``p.grad``."""
+        """Change ``p._data`` in place by one step of the rule, reading ``p.grad``."""
         raise NotImplementedError(f"{type(self).__name__} must define _update(p, group)")
 
     # -- saving and loading -----------------------------------------------------------------
@@ -224,15 +224,15 @@ def _gradient(p: Tensor, maximize: bool, weight_decay: float) -> np.ndarray:
     """``g = -p.grad if maximize else p.grad;  g = g + weight_decay * p`` (PyTorch's first lines
     of Adam and RMSprop). ``p.grad``'s array is returned as is when nothing changes it: read it,
     never write it, it is the user's."""
-    g = -p.grad.data if maximize else p.grad.data
+    g = -p.grad._data if maximize else p.grad._data
     if weight_decay != 0:
-        g = g + weight_decay * p.data
+        g = g + weight_decay * p._data
     return g
 
 
 def _zeros_state(p: Tensor) -> Tensor:
     """A fresh state buffer (moment estimate, momentum ...) shaped and typed like ``p``."""
-    return Tensor._wrap(np.zeros_like(p.data))
+    return Tensor._wrap(np.zeros_like(p._data))
 
 
 def _check_param(p, i: int, name: str) -> None:
@@ -256,7 +256,7 @@ def _check_param(p, i: int, name: str) -> None:
 
 def _copy_value(v):
     if isinstance(v, Tensor):
-        return Tensor._wrap(v.data.copy())
+        return Tensor._wrap(v._data.copy())
     if isinstance(v, np.ndarray):
         return v.copy()
     return copy.deepcopy(v)
@@ -265,8 +265,8 @@ def _copy_value(v):
 def _cast_value(v, p: Tensor, key: str, name: str):
     """A saved state entry as this optimizer keeps it: arrays copied into the param's dtype."""
     if key == "step":
-        return int(np.asarray(v.data if isinstance(v, Tensor) else v))
-    arr = v.data if isinstance(v, Tensor) else np.asarray(v)
+        return int(np.asarray(v._data if isinstance(v, Tensor) else v))
+    arr = v._data if isinstance(v, Tensor) else np.asarray(v)
     if arr.shape != p.shape:
         raise ValueError(
             f"{name}.load_state_dict: state '{key}' has shape {arr.shape} but its parameter has "

@@ -69,20 +69,20 @@ class RMSprop(Optimizer):
             state["grad_avg"] = _zeros_state(p)
         state["step"] += 1
         g = _gradient(p, group["maximize"], group["weight_decay"])
-        s = state["square_avg"].data
+        s = state["square_avg"]._data
         s *= alpha
         s += (1 - alpha) * g * g
         if group["centered"]:
-            a = state["grad_avg"].data
+            a = state["grad_avg"]._data
             a *= alpha
             a += (1 - alpha) * g
             denom = np.sqrt(s - a * a) + eps
         else:
             denom = np.sqrt(s) + eps
         if momentum > 0:
-            b = state["momentum_buffer"].data
+            b = state["momentum_buffer"]._data
             b *= momentum
             b += g / denom
-            p.data -= lr * b
+            p._data -= lr * b
         else:
-            p.data -= lr * g / denom
+            p._data -= lr * g / denom

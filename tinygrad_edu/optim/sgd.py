@@ -62,20 +62,20 @@ class SGD(Optimizer):
     def _update(self, p: Tensor, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay = group["weight_decay"]
-        g = p.grad.data  # the user's array: read, never written
+        g = p.grad._data  # the user's array: read, never written
         if weight_decay != 0:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p._data
         if momentum != 0:
             state = self.state[p]
             if "momentum_buffer" not in state:  # first step: b = g (a copy: g may be p.grad's)
                 state["momentum_buffer"] = Tensor._wrap(g.copy())
-                b = state["momentum_buffer"].data
+                b = state["momentum_buffer"]._data
             else:
-                b = state["momentum_buffer"].data
+                b = state["momentum_buffer"]._data
                 b *= momentum
                 b += (1 - dampening) * g
             g = g + momentum * b if group["nesterov"] else b
         if group["maximize"]:
-            p.data += lr * g
+            p._data += lr * g
         else:
-            p.data -= lr * g
+            p._data -= lr * g

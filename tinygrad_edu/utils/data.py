@@ -82,7 +82,7 @@ class TensorDataset(Dataset):
     def _get_batch(self, indices: np.ndarray) -> tuple:
         """The batch at ``indices`` (an int array), one fancy-index per tensor."""
         return tuple(
-            t[Tensor._wrap(indices)] if t.requires_grad else Tensor._wrap(t.data[indices])
+            t[Tensor._wrap(indices)] if t.requires_grad else Tensor._wrap(t._data[indices])
             for t in self.tensors
         )
 
@@ -132,7 +132,7 @@ def default_collate(samples: list):
     dicts are collated field by field."""
     first = samples[0]
     if isinstance(first, Tensor):
-        return Tensor._wrap(np.stack([s.data for s in samples]))
+        return Tensor._wrap(np.stack([s._data for s in samples]))
     if isinstance(first, np.ndarray):
         return Tensor._wrap(np.stack(samples))
     if isinstance(first, (bool, np.bool_)):

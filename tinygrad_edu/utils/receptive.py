@@ -216,7 +216,7 @@ def receptive_field(
                 out = model(x)
                 chosen = _select(out, tuple(index))
                 (g,) = tg.grad(chosen, x)
-                mask |= np.abs(g.data).sum(axis=(0, 1)) > 0
+                mask |= np.abs(g._data).sum(axis=(0, 1)) > 0
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
