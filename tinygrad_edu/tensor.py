@@ -130,6 +130,10 @@ class Tensor(TensorMethods):
         return t
 
     @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @property
     def grad(self) -> "Tensor | None":
         """The gradient a backward accumulated: kept for leaves, and for other tensors only
         after ``retain_grad()`` (reading it otherwise warns, as in PyTorch)."""
