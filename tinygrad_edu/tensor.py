@@ -18,8 +18,8 @@ import numpy as np
 
 from . import dtypes
 from ._shapes import unbroadcast
-from .grad_mode import _modes, user_frame
-from .tensor_methods import TensorMethods, _raw
+from .grad_mode import user_frame
+from .tensor_methods import TensorMethods
 
 
 def _to_array(data, dtype=None) -> np.ndarray:
@@ -50,14 +50,14 @@ def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
 
 class _Version:
     """How often a tensor's memory was changed in place, and by what (for the error a
-    backward raises when it needed the old value). Views share their base's."""
+    backward raises when it needed the old value). Views and detached aliases share their
+    base's."""
 
-    __slots__ = ("count", "last", "shared")
+    __slots__ = ("count", "last")
 
     def __init__(self) -> None:
         self.count = 0
         self.last = ""  # the in-place op and its source line
-        self.shared = False  # another tensor (a view, or a detached alias) uses this memory
 
 
 class Tensor(TensorMethods):
@@ -70,13 +70,14 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "requires_grad", "_grad", "_record", "_vc", "__weakref__")
+    # _view: how a view was made from its parent (function.View), None for other tensors
+    __slots__ = ("_data", "requires_grad", "_grad", "_record", "_vc", "_view", "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
     def __init__(self, data: Any, dtype=None, requires_grad: bool = False) -> None:
         self._data = _to_array(data, dtype)
-        self._grad = self._record = self._vc = None
+        self._grad = self._record = self._vc = self._view = None
         self.requires_grad = False
         if requires_grad:
             _check_can_require_grad(self._data.dtype, "Tensor(requires_grad=True)")
@@ -87,7 +88,7 @@ class Tensor(TensorMethods):
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
         t._data, t.requires_grad = data, requires_grad
-        t._grad = t._record = t._vc = None
+        t._grad = t._record = t._vc = t._view = None
         return t
 
     @property
@@ -154,6 +155,14 @@ class Tensor(TensorMethods):
         else:
             self._grad._data += g._data
 
+    def _refresh_view(self) -> None:
+        """A view whose base changed in place since it was made gets its history remade
+        (``function.refresh_view``); the replay calls this on the tensors it starts from."""
+        if self._view is not None:
+            from .function import refresh_view  # (function.py sits above this module)
+
+            refresh_view(self)
+
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
         one unbroadcast. Recorded (``functional.sum_to``) when the gradient itself requires grad."""
@@ -179,6 +188,8 @@ class Tensor(TensorMethods):
         return t
 
     def detach_(self) -> "Tensor":
+        if self._record is not None:
+            tape.get_tape().keep(self._record)  # (ops that read this tensor before still need it)
         self._record = None
         self.requires_grad = False
         return self
@@ -200,11 +211,9 @@ class Tensor(TensorMethods):
         return 0 if self._vc is None else self._vc.count
 
     def _shared_version(self) -> _Version:
-        """This tensor's version counter, for a view or alias to share. Marked shared, so an
-        in-place op that the tape could not follow through the other names is refused."""
+        """This tensor's version counter, for a view or a detached alias to share."""
         if self._vc is None:
             self._vc = _Version()
-        self._vc.shared = True
         return self._vc
 
     def _bump_version(self, op: str | None = None, label: str | None = None) -> None:
@@ -216,19 +225,6 @@ class Tensor(TensorMethods):
         if label is None:
             label = f"{f'`{op}`' if op else 'an in-place operation'} at {user_frame()}"
         self._vc.last = label
-
-    def _check_inplace(self, op: str) -> None:
-        if _modes.grad_enabled and self.requires_grad:
-            if self._record is None:
-                raise RuntimeError(
-                    f"{op}: a leaf tensor that requires grad (shape {self.shape}) is being "
-                    "changed in place while gradients are recorded; wrap the update in "
-                    "`with tg.no_grad():` (as optimizers do) or work on x.detach()"
-                )
-            raise RuntimeError(
-                f"{op}: in-place change of a tensor that is part of the recorded graph (shape "
-                f"{self.shape}); use the out-of-place form (x = x + y), or detach() first"
-            )
 
     # -- arithmetic operators: each one is a primitive (or a composite) in ops ---------------
     def __add__(self, other): return functional.add(self, other)
@@ -247,36 +243,19 @@ class Tensor(TensorMethods):
     def __pos__(self): return self
     def __abs__(self): return functional.abs(self)
 
-    # -- in place: the buffer changes and the version counter moves on ------------------------
-    def __iadd__(self, other): return self._inplace(np.add, other, "+=")
-    def __isub__(self, other): return self._inplace(np.subtract, other, "-=")
-    def __imul__(self, other): return self._inplace(np.multiply, other, "*=")
-    def __itruediv__(self, other): return self._inplace(np.divide, other, "/=")
+    # -- in place: the memory changes, the version counter moves on, and while gradients are
+    #    recorded the tensor becomes the output of the in-place op's record (Function.apply_)
+    def __iadd__(self, other): return functional.add_(self, other, "+=")
+    def __isub__(self, other): return functional.sub_(self, other, "-=")
+    def __imul__(self, other): return functional.mul_(self, other, "*=")
+    def __itruediv__(self, other): return functional.div_(self, other, "/=")
 
     def __setitem__(self, index, value) -> None:
-        self._assign(index, value, "__setitem__", shown_as="x[index] = value")
+        functional.setitem_(self, index, value)
 
-    def _inplace(self, ufunc, other, op: str) -> "Tensor":
-        self._check_inplace(op)
-        _refuse_recorded_operand(other, op)
-        ufunc(self._data, _raw(other), out=self._data, casting="same_kind")
-        self._bump_version(op)
-        return self
-
-    def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
-        self._check_inplace(op)
-        _refuse_recorded_operand(value, op)
-        self._data[functional.index_arrays(index, op)] = _raw(value)
-        self._bump_version(shown_as or op)
-        return self
-
-
-def _refuse_recorded_operand(other, op: str) -> None:
-    if isinstance(other, Tensor) and other.requires_grad and _modes.grad_enabled:
-        raise RuntimeError(
-            f"{op}: the right-hand side requires grad, so the result must be recorded; build "
-            "the result out of place instead (x = x + y, tg.where, tg.cat)"
-        )
+    def _assign(self, index, value, op: str) -> "Tensor":
+        """``self[index] = value`` in place, named ``op`` in errors (``fill_``, ``zero_``)."""
+        return functional.setitem_(self, index, value, op)
 
 
 def _initial_grad(t: Tensor, gradient, op: str) -> Tensor:

@@ -95,7 +95,6 @@ def cos(x): return ew.Cos.apply(x)
 def tanh(x): return ew.Tanh.apply(x)
 def sigmoid(x): return ew.Sigmoid.apply(x)
 def relu(x): return ew.Relu.apply(x)
-def relu_(x): return ew.Relu.apply_(x)  # in place (PyTorch's relu_)
 def abs(x): return ew.Abs.apply(x)  # noqa: A001
 def erf(x): return ew.Erf.apply(x)
 def clone(x): return ew.Clone.apply(x)
