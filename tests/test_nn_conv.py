@@ -115,10 +115,15 @@ def test_conv2d_float32_matches_float64_reference_and_keeps_dtype():
     )
 
 
-def test_conv_output_is_channels_last_in_memory():
-    out = F.conv2d(tg.randn(2, 3, 5, 5), tg.randn(4, 3, 3, 3), padding=1)
-    assert out.shape == (2, 4, 5, 5)
-    assert out._data.transpose(0, 2, 3, 1).flags.c_contiguous
+def test_conv_and_pool_outputs_are_contiguous_so_view_writes_through():
+    """As in PyTorch: out.view(n, -1) of a conv or pooling output is a view of it."""
+    x = tg.randn(2, 3, 6, 6)
+    outs = [F.conv2d(x, tg.randn(4, 3, 3, 3), padding=1), F.max_pool2d(x, 2), F.avg_pool2d(x, 2)]
+    for out in outs:
+        assert out.is_contiguous()
+        flat = out.view(2, -1)
+        flat[1, 0] = 123.0
+        assert out[1, 0, 0, 0].item() == 123.0
 
 
 def test_conv2d_module_shapes_layout_and_default_init():

@@ -92,6 +92,35 @@ def array_index_args(draw, shape_list):
     return {"index": (slice(None),) * ax + (idx,)}
 
 
+@st.composite
+def setitem_shapes(draw):
+    """x's shape and v's: x without its first axis (v broadcasts over the rows written)."""
+    s = draw(shapes(min_dims=1, min_side=1))
+    return s, s[1:]
+
+
+@st.composite
+def setitem_args(draw, shape_list):
+    """The rows x[index] = v writes: one, a slice, distinct ones (an array) or a row mask."""
+    n = shape_list[0][0]
+    kind = draw(st.sampled_from(["int", "slice", "array", "mask"]))
+    if kind == "int":
+        return {"index": draw(st.integers(-n, n - 1))}
+    if kind == "slice":
+        start = draw(st.integers(0, n))
+        return {"index": slice(start, draw(st.integers(start, n)))}
+    if kind == "array":
+        rows = draw(st.permutations(range(n)))[: draw(st.integers(0, n))]
+        return {"index": np.array(rows, dtype=np.int64)}
+    return {"index": draw(hnp.arrays(np.bool_, (n,)))}
+
+
+def np_setitem(x, v, index):
+    y = x.copy()
+    y[index] = v
+    return y
+
+
 def basic_index_args(shape_list):
     (s,) = shape_list
     return st.fixed_dictionaries(
@@ -466,6 +495,10 @@ CASES = [
     Case(
         "getitem array", "GetItem", lambda x, index: x[index], lambda x, index: x[index],
         shapes=one(min_dims=1, min_side=1), params=array_index_args,
+    ),
+    Case(
+        "setitem", "SetItem", lambda x, v, index: sh.SetItem.apply(x, v, index), np_setitem,
+        nargs=2, shapes=setitem_shapes(), params=setitem_args,
     ),
     Case(
         "index_add", "IndexAdd", lambda g, index, shape: sh.IndexAdd.apply(g, index, shape),

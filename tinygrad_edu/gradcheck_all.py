@@ -77,6 +77,10 @@ def _samples(rng) -> dict[str, list[tuple[Callable, list[np.ndarray]]]]:
         "BroadcastTo": [(lambda x: functional.broadcast_to(x, (2, 3, 4)), [arr(3, 1)])],
         "GetItem": [(lambda x: x[index], [arr(3, 4)])],
         "IndexAdd": [(lambda g: sh.IndexAdd.apply(g, index, (3, 4)), [arr(3, 3)])],
+        "SetItem": [
+            (lambda x, v: sh.SetItem.apply(x, v, (slice(0, 2), 1)), [arr(3, 4), arr(2)]),
+            (lambda x, v: sh.SetItem.apply(x, v, np.array([2, 0])), [arr(3, 4), arr(4)]),
+        ],
         "Concatenate": [(lambda a, b: functional.cat([a, b], 1), [arr(3, 2), arr(3, 4)])],
         "Pad": [(lambda x: functional.pad(x, ((1, 0), (0, 2))), [arr(3, 4)])],
         "Flip": [(lambda x: functional.flip(x, (0,)), [arr(3, 4)])],

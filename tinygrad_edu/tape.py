@@ -6,11 +6,13 @@ in the order the ops ran, which is a topological order of the graph, so the reve
 needs no sorting: walk the records newest first; each one takes its output's gradient, calls
 its op's backward (the local derivative), and adds what comes out to its inputs' gradients.
 
-Memory: a record dies with its output tensor (the weak reference's callback drops it), and a
-backward releases every record it replays unless ``retain_graph=True``.
+Memory: a record dies with its output tensor (the weak reference's callback drops it; the
+tape itself holds records weakly, the output holds its record), and a backward releases
+every record it replays unless ``retain_graph=True``.
 
-This module knows nothing about ``Tensor``: it reads tensors' ``data``, ``requires_grad``,
-``_record`` and ``_hooks`` and calls ``_sum_to``, ``_run_hooks`` and ``_accumulate_grad`` on them.
+This module knows nothing about ``Tensor``: it reads tensors' ``_data``, ``requires_grad``,
+``_record`` and ``_hooks`` and calls ``_refresh_view``, ``_sum_to``, ``_run_hooks`` and
+``_accumulate_grad`` on them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,14 @@ from typing import Iterator
 from .grad_mode import _modes, check_finite
 
 
+class _InPlace:
+    def __repr__(self) -> str:
+        return "IN_PLACE"
+
+
+IN_PLACE = _InPlace()  # an in-place op's input 0: the old value of its own output
+
+
 class Record(weakref.ref):
     """One recorded op: ``fn`` applied to ``ctx.inputs`` produced the (weakly held) output.
 
@@ -30,8 +40,9 @@ class Record(weakref.ref):
     """
 
     # seq: position on the tape; where: the creating source line (anomaly mode only);
-    # prev: an in-place record's predecessor, the record that made the value it overwrote
-    __slots__ = ("seq", "fn", "ctx", "where", "prev")
+    # in_place: its op overwrote its output's memory; prev: then the record that made the
+    # value it overwrote
+    __slots__ = ("seq", "fn", "ctx", "where", "in_place", "prev", "__weakref__")
 
     @property
     def name(self) -> str:
@@ -39,11 +50,13 @@ class Record(weakref.ref):
 
     @property
     def inputs(self) -> tuple:
-        """The op's arguments. An in-place op (``relu_``) read its output's old value: its
-        input is its output, held weakly like every output so that it can still die."""
+        """The op's arguments. An in-place op (``relu_``, ``+=``) read its output's old value:
+        that input is the output itself (``IN_PLACE`` stands for it in ``ctx.inputs``, so that
+        it is held weakly like every output and can still die)."""
         if self.ctx is None:
             return ()
-        return self.ctx.inputs or (self(),)
+        inputs = self.ctx.inputs
+        return (self(),) + inputs[1:] if inputs and inputs[0] is IN_PLACE else inputs
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward0 record #{self.seq}>"  # PyTorch's grad_fn name
@@ -57,7 +70,11 @@ class Tape:
     """The records of one thread, in the order they were appended."""
 
     def __init__(self) -> None:
-        self._records: dict[int, Record] = {}  # seq -> Record, in insertion order
+        # seq -> Record, in insertion order, held weakly: a record lives as long as its output
+        # tensor holds it (``_record``, or a later in-place record's ``prev``), so a graph
+        # that an in-place op made cyclic is still freed with its tensors
+        self._records: weakref.WeakValueDictionary[int, Record] = weakref.WeakValueDictionary()
+        self._kept: dict[int, Record] = {}  # records no tensor holds any more (see ``keep``)
         self._next = 0
         self._dead: list[Record] = []
         self._dropping = False
@@ -66,7 +83,8 @@ class Tape:
 
     def append(self, fn, ctx, out) -> Record:
         rec = Record(out, self._on_dead)
-        rec.seq, rec.fn, rec.ctx, rec.where, rec.prev = self._next, fn, ctx, None, None
+        rec.seq, rec.fn, rec.ctx, rec.where = self._next, fn, ctx, None
+        rec.in_place, rec.prev = False, None
         self._records[self._next] = rec
         self._next += 1
         return rec
@@ -87,9 +105,15 @@ class Tape:
         finally:
             self._dropping = False
 
+    def keep(self, rec: Record) -> None:
+        """Hold a record that its output lets go of (``detach_``) until the output dies or a
+        backward releases it: ops that read the output earlier still backpropagate through it."""
+        self._kept[rec.seq] = rec
+
     def release(self, rec: Record) -> None:
         """Forget a record: its saved values and inputs go with its context."""
         self._records.pop(rec.seq, None)
+        self._kept.pop(rec.seq, None)
         rec.ctx = None
 
     def clear(self) -> None:
@@ -152,6 +176,7 @@ def replay(roots, root_grads, retain_graph, create_graph, wanted=None, found=Non
     tape = get_tape()
     grads = _Gradients(wanted, found, create_graph)
     for t, g in zip(roots, root_grads):
+        t._refresh_view()
         _check_replayable(tape, t)
         grads.add(t, g)
     for rec in reversed(_records_to_replay(tape, wanted)):

@@ -71,14 +71,14 @@ def _check_can_require_grad(dtype: np.dtype, where: str) -> None:
 
 class _Version:
     """How often a tensor's memory was changed in place, and by what (for the error a
-    backward raises when it needed the old value). Views share their base's."""
+    backward raises when it needed the old value). Views and detached aliases share their
+    base's."""
 
-    __slots__ = ("count", "last", "shared")
+    __slots__ = ("count", "last")
 
     def __init__(self) -> None:
         self.count = 0
         self.last = ""  # the in-place op and its source line
-        self.shared = False  # another tensor (a view, or a detached alias) uses this memory
 
 
 class _Hooks:
@@ -104,7 +104,10 @@ class Tensor(TensorMethods):
     tensor([2., 4., 6.])
     """
 
-    __slots__ = ("_data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "__weakref__")
+    # _view: how a view was made from its parent (function.View), None for other tensors
+    __slots__ = (
+        "_data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "_view", "__weakref__"
+    )
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
     _is_parameter = False  # True for nn.Parameter
 
@@ -115,7 +118,7 @@ class Tensor(TensorMethods):
         keeps integer and bool data as they are."""
         check_device(device, "Tensor")
         self._data = _legacy_array(args, dtypes.get_default_dtype() if dtype is None else dtype)
-        self._grad = self._record = self._vc = self._hooks = None
+        self._grad = self._record = self._vc = self._hooks = self._view = None
         self.requires_grad = False
         if requires_grad:
             _check_can_require_grad(self._data.dtype, "Tensor(requires_grad=True)")
@@ -126,7 +129,7 @@ class Tensor(TensorMethods):
         """Wrap an array without copying or checks (the engine's internal constructor)."""
         t = object.__new__(cls)
         t._data, t.requires_grad = data, requires_grad
-        t._grad = t._record = t._vc = t._hooks = None
+        t._grad = t._record = t._vc = t._hooks = t._view = None
         return t
 
     @property
@@ -259,6 +262,14 @@ class Tensor(TensorMethods):
             _modes.grad_enabled = mode
         return g
 
+    def _refresh_view(self) -> None:
+        """A view whose base changed in place since it was made gets its history remade
+        (``function.refresh_view``); the replay calls this on the tensors it starts from."""
+        if self._view is not None:
+            from .function import refresh_view  # (function.py sits above this module)
+
+            refresh_view(self)
+
     def _sum_to(self, like: "Tensor", op: str) -> "Tensor":
         """This gradient summed down to ``like``'s shape and cast to its dtype: the replay's
         one unbroadcast. Recorded (``functional.sum_to``) when the gradient itself requires grad."""
@@ -304,6 +315,8 @@ class Tensor(TensorMethods):
         return t
 
     def detach_(self) -> "Tensor":
+        if self._record is not None:
+            tape.get_tape().keep(self._record)  # (ops that read this tensor before still need it)
         self._record = None
         self.requires_grad = False
         return self
@@ -325,11 +338,9 @@ class Tensor(TensorMethods):
         return 0 if self._vc is None else self._vc.count
 
     def _shared_version(self) -> _Version:
-        """This tensor's version counter, for a view or alias to share. Marked shared, so an
-        in-place op that the tape could not follow through the other names is refused."""
+        """This tensor's version counter, for a view or a detached alias to share."""
         if self._vc is None:
             self._vc = _Version()
-        self._vc.shared = True
         return self._vc
 
     def _bump_version(self, op: str | None = None, label: str | None = None) -> None:
@@ -376,11 +387,12 @@ class Tensor(TensorMethods):
     def __pos__(self): return self
     def __abs__(self): return functional.abs(self)
 
-    # -- in place: the buffer changes and the version counter moves on ------------------------
-    def __iadd__(self, other): return self._inplace(functional.add, other, "+=")
-    def __isub__(self, other): return self._inplace(functional.sub, other, "-=")
-    def __imul__(self, other): return self._inplace(functional.mul, other, "*=")
-    def __itruediv__(self, other): return self._inplace(functional.div, other, "/=")
+    # -- in place: the memory changes, the version counter moves on, and while gradients are
+    #    recorded the tensor becomes the output of the in-place op's record (Function.apply_)
+    def __iadd__(self, other): return functional.add_(self, other, "+=")
+    def __isub__(self, other): return functional.sub_(self, other, "-=")
+    def __imul__(self, other): return functional.mul_(self, other, "*=")
+    def __itruediv__(self, other): return functional.div_(self, other, "/=")
     def __ifloordiv__(self, other): return self._inplace(functional.floor_divide, other, "//=")
     def __imod__(self, other): return self._inplace(functional.remainder, other, "%=")
     def __iand__(self, other): return self._inplace(functional.bitwise_and, other, "&=")
@@ -388,10 +400,11 @@ class Tensor(TensorMethods):
     def __ixor__(self, other): return self._inplace(functional.bitwise_xor, other, "^=")
 
     def __setitem__(self, index, value) -> None:
-        self._assign(index, value, "__setitem__", shown_as="x[index] = value")
+        functional.setitem_(self, index, value)
 
     def _inplace(self, fn, other, op: str) -> "Tensor":
-        """``self = fn(self, other)`` written into self's memory, in self's dtype: computed in
+        """``self = fn(self, other)`` written into self's memory, in self's dtype (the integer
+        and bitwise operators, which are not recorded): computed in
         the promoted dtype, then stored (PyTorch's rule), so a float result for an integer
         tensor raises instead of being truncated."""
         self._check_inplace(op)
@@ -412,12 +425,9 @@ class Tensor(TensorMethods):
         self._bump_version(op)
         return self
 
-    def _assign(self, index, value, op: str, shown_as: str | None = None) -> "Tensor":
-        self._check_inplace(op)
-        _refuse_recorded_operand(value, op)
-        self._data[functional.index_arrays(index, op)] = _raw(value)
-        self._bump_version(shown_as or op)
-        return self
+    def _assign(self, index, value, op: str) -> "Tensor":
+        """``self[index] = value`` in place, named ``op`` in errors (``fill_``, ``zero_``)."""
+        return functional.setitem_(self, index, value, op)
 
 
 def _refuse_recorded_operand(other, op: str) -> None:

@@ -73,19 +73,21 @@ class TensorMethods(RandomFills):
 
     # -- PyTorch's in-place methods --------------------------------------------------------------
     def add_(self, other, alpha=1):
-        return self._inplace(functional.add, other if alpha == 1 else other * alpha, "add_")
+        return functional.add_(self, other if alpha == 1 else other * alpha)
 
     def sub_(self, other, alpha=1):
-        return self._inplace(functional.sub, other if alpha == 1 else other * alpha, "sub_")
+        return functional.sub_(self, other if alpha == 1 else other * alpha)
 
-    def mul_(self, other): return self._inplace(functional.mul, other, "mul_")
-    def div_(self, other): return self._inplace(functional.div, other, "div_")
+    def mul_(self, other): return functional.mul_(self, other)
+    def div_(self, other): return functional.div_(self, other)
     def zero_(self): return self._assign(..., 0, "zero_")
     def fill_(self, value): return self._assign(..., value, "fill_")
     def copy_(self, src): return self._assign(..., src, "copy_")
+    def clamp_(self, min=None, max=None): return functional.clamp_(self, min, max)
+    clip_ = clamp_
 
-    def clamp_(self, min=None, max=None):
-        return self._inplace(lambda x, _: functional.clip(x, min, max), None, "clamp_")
+    def masked_fill_(self, mask, value): return functional.masked_fill_(self, mask, value)
+    def masked_fill(self, mask, value): return functional.masked_fill(self, mask, value)
 
     # -- conversions ----------------------------------------------------------------------------
     def item(self):
@@ -101,7 +103,7 @@ class TensorMethods(RandomFills):
         if self.requires_grad:
             raise RuntimeError(
                 "numpy: can't call numpy() on a tensor that requires grad; use "
-                "tensor.detach().numpy() (or ._data)"
+                "tensor.detach().numpy()"
             )
         return self._data
 
@@ -213,7 +215,10 @@ class TensorMethods(RandomFills):
         return functional.clone(self)
 
     def contiguous(self) -> "Tensor":
-        return self
+        return functional.contiguous(self)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
 
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f"
@@ -365,8 +370,8 @@ class TensorMethods(RandomFills):
     def view(self, *shape):
         if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
             return self.astype(shape[0])  # view(dtype) reinterprets in torch; we convert
-        return functional.reshape(self, _shape_args(shape))
-    def view_as(self, other): return functional.reshape(self, other.shape)
+        return functional.view(self, _shape_args(shape))
+    def view_as(self, other): return functional.view(self, other.shape)
     def reshape_as(self, other): return functional.reshape(self, other.shape)
     def flatten(self, start_dim=0, end_dim=-1): return functional.flatten(self, start_dim, end_dim)
     def unflatten(self, dim, sizes): return functional.unflatten(self, dim, sizes)

@@ -71,7 +71,7 @@ def _graph(root: Tensor):
         tensors[key] = t
         if rec is not None and rec.ctx is not None:
             records[rec.seq] = (rec, t)
-            ins = rec.ctx.inputs or (t,)  # an in-place record's input is its output
+            ins = rec.inputs  # (an in-place record's input 0 is its output)
             stack.extend((a, rec.seq) for a in ins if isinstance(a, Tensor))
     return tensors, [records[s] for s in sorted(records)]
 
@@ -129,11 +129,11 @@ def to_dot(tensor: Tensor, params: Mapping[str, Tensor] | None = None) -> str:
         tensor_node(tensor)
     for i, (rec, out) in enumerate(records):
         op = f"op{i}"
-        inputs = rec.ctx.inputs or (out,)  # an in-place record's input is its output
+        inputs = rec.inputs  # (an in-place record's input 0 is its output)
         consts = [
             f"arg {j} = {_fmt_const(a)}" for j, a in enumerate(inputs) if not isinstance(a, Tensor)
         ]
-        name = rec.name if rec.ctx.inputs else f"{rec.name} (in place)"
+        name = f"{rec.name} (in place)" if rec.in_place else rec.name
         label = "\n".join([name, *consts])
         lines.append(f"  {op} [label={_quote(label)}, {_OP}];")
         for j, a in enumerate(inputs):
@@ -219,7 +219,7 @@ def listing(tape) -> str:
         buffers = ctx.saved_buffers(out)
         held.update(buffers)
         saved = f"saved {_fmt_bytes(sum(buffers.values()))}"
-        op = rec.name.lower() + ("" if ctx.inputs else "_")
+        op = rec.name.lower() + ("_" if rec.in_place else "")
         rows.append((lhs, f"{op}({args})", _fmt_type(out), saved))
     if not rows:
         return "(empty tape)"

@@ -139,7 +139,6 @@ def cos(x): return ew.Cos.apply(_floating(x))
 def tanh(x): return ew.Tanh.apply(_floating(x))
 def sigmoid(x): return ew.Sigmoid.apply(_floating(x))
 def relu(x): return ew.Relu.apply(x)
-def relu_(x): return ew.Relu.apply_(x)  # in place (PyTorch's relu_)
 def abs(x): return ew.Abs.apply(x)  # noqa: A001
 def erf(x): return ew.Erf.apply(_floating(x))
 def clone(x): return ew.Clone.apply(x)

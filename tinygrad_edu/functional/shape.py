@@ -1,6 +1,12 @@
 """The shape functions behind Tensor's methods and ``tg.*``: reshape, permute, indexing,
 cat, pad, ... Each checks its arguments and calls a shape primitive in ``ops.shape``; stack,
-repeat, split and chunk are composed from them."""
+repeat, split and chunk are composed from them.
+
+PyTorch's rule for views, followed here: ``view``, ``permute``, ``expand``, basic indexing,
+``squeeze``/``unsqueeze`` and ``reshape`` (when it can) return a new tensor sharing the
+memory (and the version counter); ``reshape`` when it cannot view, ``contiguous()`` of a
+non-contiguous tensor, ``flip``, ``repeat`` and advanced indexing return copies; ``view``
+that cannot be a view raises."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import numpy as np
 
 from .._shapes import broadcast_shapes, normalize_axis, prod
 from ..dtypes import result_type
-from ..ops.elementwise import Cast
+from ..ops.elementwise import Cast, Clone
 from ..ops.shape import (
     BroadcastTo,
     Concatenate,
@@ -17,18 +23,41 @@ from ..ops.shape import (
     Pad,
     Permute,
     Reshape,
-    _is_basic,
 )
 from ..tensor import Tensor
+
 
 def _as_tensor(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def reshape(x, shape):
+    """A view when NumPy can make one (as PyTorch's reshape), else a copy."""
+    shape = _new_shape(x, shape, "reshape")
+    return Reshape.apply(x, shape)
+
+
+def view(x, shape):
+    """Always a view: raises where the memory layout would need a copy (use reshape)."""
+    shape = _new_shape(x, shape, "view")
+    try:
+        np.reshape(x._data, shape, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            f"view: view size is not compatible with input tensor's size and stride (a tensor "
+            f"of shape {x.shape} with strides {x._data.strides} cannot be seen as {shape} "
+            "without a copy). Use .reshape(...) instead (or .contiguous().view(...))."
+        ) from None
+    return Reshape.apply(x, shape)
+
+
+def contiguous(x):
+    """``x`` itself when its memory is C-contiguous, else a contiguous copy (as PyTorch)."""
+    return x if x._data.flags.c_contiguous else Clone.apply(x)
+
+
+def _new_shape(x, shape, op: str) -> tuple:
     shape = tuple(int(s) for s in shape)
-    if shape == x.shape:
-        return x
     known = prod(s for s in shape if s != -1)
     n = x._data.size
     bad = shape.count(-1) > 1 or any(s < -1 for s in shape)
@@ -36,10 +65,10 @@ def reshape(x, shape):
         bad = (known != n) if -1 not in shape else (known == 0 or n % known != 0)
     if bad:
         raise ValueError(
-            f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} ({n} elements) into "
+            f"{op}: cannot reshape a tensor of shape {tuple(x.shape)} ({n} elements) into "
             f"{shape}; the new shape must hold exactly {n} elements (at most one -1)"
         )
-    return Reshape.apply(x, shape)
+    return tuple(n // known if s == -1 else s for s in shape)
 
 
 def permute(x, dims):
@@ -49,10 +78,7 @@ def permute(x, dims):
             f"permute: dims {dims} is not a permutation of the {x.ndim} dimensions of a tensor "
             f"of shape {tuple(x.shape)}"
         )
-    dims = tuple(d % x.ndim for d in dims)
-    if dims == tuple(range(x.ndim)):
-        return x
-    return Permute.apply(x, dims)
+    return Permute.apply(x, tuple(d % x.ndim for d in dims))
 
 
 def swapaxes(x, a, b):
@@ -66,8 +92,6 @@ def swapaxes(x, a, b):
 def broadcast_to(x, shape):
     x = _as_tensor(x)
     shape = tuple(int(s) for s in shape)
-    if x.shape == shape:
-        return x
     if broadcast_shapes("broadcast_to", x.shape, shape) != shape:
         raise ValueError(
             f"broadcast_to: a tensor of shape {tuple(x.shape)} cannot be expanded to {shape}; only "
@@ -106,6 +130,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     (e,) = normalize_axis(end_dim, x.ndim, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if s == e:
+        return x  # nothing to flatten: PyTorch returns the tensor itself
     return reshape(x, x.shape[:s] + (prod(x.shape[s : e + 1]),) + x.shape[e + 1 :])
 
 
@@ -122,31 +148,29 @@ def index_arrays(index, op: str = "getitem"):
     for i in items:
         if isinstance(i, Tensor):
             i = i._data
-        elif isinstance(i, list):
+        elif isinstance(i, (list, range)):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) and i.dtype == np.bool_:
             out.extend(np.nonzero(i))
-        else:
-            if isinstance(i, np.ndarray):
-                if i.dtype.kind not in "iu":
-                    raise IndexError(
-                        f"{op}: index arrays must be integers or booleans, got dtype {i.dtype}"
-                    )
-                i = i.copy()
-            out.append(i)
+            continue
+        if isinstance(i, np.ndarray):
+            if i.dtype.kind not in "iu":
+                raise IndexError(
+                    f"{op}: index arrays must be integers or booleans, got dtype {i.dtype}"
+                )
+            # (a 0-d integer index is an integer: x[t] is then a view, as in PyTorch)
+            i = int(i) if i.ndim == 0 else i.copy()
+        out.append(i)
     return tuple(out) if isinstance(index, tuple) or len(out) != 1 else out[0]
 
 
 def getitem(x, index):
     index = index_arrays(index)
     try:
-        out = GetItem.apply(x, index)
+        return GetItem.apply(x, index)
     except IndexError as e:
         shape = tuple(x.shape)
         raise IndexError(f"getitem: index {index!r} on a tensor of shape {shape}: {e}") from None
-    if not _is_basic(index):
-        out._vc = None  # advanced indexing copies: changing the copy must not invalidate x
-    return out
 
 
 def cat(tensors, dim=0, *, axis=None):
@@ -205,7 +229,8 @@ def flip(x, dims=None):
 
 
 def repeat(x, sizes):
-    """torch's ``repeat`` (NumPy's ``tile``), composed of reshape + broadcast_to + reshape."""
+    """torch's ``repeat`` (NumPy's ``tile``): reshape, broadcast_to, a copy, reshape. (The copy:
+    the result is new memory, as in PyTorch, never a read-only view of ``x``.)"""
     sizes = tuple(int(s) for s in sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: {len(sizes)} repeat counts for a tensor with {x.ndim} dims")
@@ -217,7 +242,7 @@ def repeat(x, sizes):
     big = []
     for r, n in zip(sizes, shape):
         big += [r, n]
-    y = broadcast_to(y, tuple(big))
+    y = Clone.apply(broadcast_to(y, tuple(big)))
     return reshape(y, tuple(r * n for r, n in zip(sizes, shape)))
 
 

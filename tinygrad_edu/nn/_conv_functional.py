@@ -116,8 +116,10 @@ def conv2d(
         out = functional.reshape(functional.permute(functional.matmul(cols, w), (1, 0, 2)), (m, c_out))
         if bias is not None:
             out = out + bias
-    # (N, C_out, H_out, W_out): a view of the rows, which are the channels-last output image
+    # (N, C_out, H_out, W_out): the rows are the channels-last output image; copied to NCHW
+    # memory, as PyTorch's output is, so that out.view(n, -1) is a view as it is there
     out = functional.permute(functional.reshape(out, (n, ho, wo, c_out)), (0, 3, 1, 2))
+    out = functional.contiguous(out)
     return functional.squeeze(out, 0) if unbatched else out
 
 
@@ -185,7 +187,7 @@ def avg_pool2d(
             _inside(x.shape[2], ho, g.kh, g.sh, g.ph), _inside(x.shape[3], wo, g.kw, g.sw, g.pw)
         )
         out = total / Tensor._wrap(counts[:, :, None].astype(x._data.dtype))
-    out = functional.permute(out, (0, 3, 1, 2))
+    out = functional.contiguous(functional.permute(out, (0, 3, 1, 2)))  # NCHW memory, as conv2d
     return functional.squeeze(out, 0) if unbatched else out
 
 

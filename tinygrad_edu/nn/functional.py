@@ -22,7 +22,6 @@ import numpy as np
 
 from .. import functional
 from .._random import numpy_generator
-from ..function import inplace_refusal
 from ..ops import elementwise as ew
 from ..functional.math import _promote
 from ..ops.linalg import Linear
@@ -47,14 +46,9 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0), elementwise; relu'(0) = 0.
 
     ``inplace=True`` overwrites ``input`` and returns it (``relu_``, one activation buffer
-    fewer), where the tape can follow the change: always outside recording, and for an op's
-    own result while recording. For a tensor that shares memory while recording (a view, such
-    as conv2d's NCHW output over its channels-last buffer) it computes out of place instead
-    (same values, a new tensor); ``relu_`` raises there.
+    fewer), recorded like any op while gradients are recorded.
     """
-    if inplace and not inplace_refusal(input):
-        return ew.Relu.apply_(input)
-    return ew.Relu.apply(input)
+    return ew.Relu.apply_(input) if inplace else ew.Relu.apply(input)
 
 
 def relu_(input: Tensor) -> Tensor:

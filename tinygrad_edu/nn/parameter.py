@@ -32,7 +32,7 @@ class Parameter(Tensor):
         self._data = arr
         self._grad = None
         self._record = None
-        self._vc = None
+        self._vc = self._view = None
         self._hooks = None
         self.requires_grad = bool(requires_grad)
 

@@ -126,7 +126,7 @@ class MaxPool2d(Function):
         y = windows[:, :, :, 0, 0].copy()  # (N, H_out, W_out, C)
         for i, j in list(np.ndindex(geometry.kh, geometry.kw))[1:]:
             np.maximum(y, windows[:, :, :, i, j], out=y)
-        y = y.transpose(0, 3, 1, 2)
+        y = np.ascontiguousarray(y.transpose(0, 3, 1, 2))  # NCHW memory, as PyTorch's (view-able)
         ctx.save_for_backward(x, y)
         return y
 

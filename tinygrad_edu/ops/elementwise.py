@@ -27,6 +27,10 @@ class Add(Function):
         return a + b
 
     @staticmethod
+    def forward_(ctx, a, b):  # a += b
+        np.add(a, b, out=a, casting="same_kind")
+
+    @staticmethod
     def backward(ctx, grad):
         na, nb = ctx.needs_input_grad
         return (grad if na else None), (grad if nb else None)
@@ -38,6 +42,10 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         return a - b
+
+    @staticmethod
+    def forward_(ctx, a, b):  # a -= b
+        np.subtract(a, b, out=a, casting="same_kind")
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,5 +1,9 @@
 """Shape primitives: views and data movement. Their backward moves the gradient back (reshape
-back, permute by the inverse, scatter into zeros, slice out of the padding)."""
+back, permute by the inverse, scatter into zeros, slice out of the padding).
+
+Reshape (when NumPy can view), Permute, BroadcastTo and GetItem with a basic index return
+views: they share memory with their input, and ``write_back`` says how a change made through
+such a view is written into its parent (see ``Function.apply_``)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,10 @@ class Reshape(Function):
     def backward(ctx, grad):
         return Reshape.apply(grad, ctx.shape), None
 
+    @staticmethod
+    def write_back(ctx, view):
+        return SetItem, (Reshape.apply(view, ctx.shape), ...)  # parent[...] = view reshaped back
+
 
 class Permute(Function):
     """y = x.transpose(dims);  dx = grad.transpose(argsort(dims))"""
@@ -36,6 +44,10 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad):
         return Permute.apply(grad, ctx.inverse), None
+
+    @staticmethod
+    def write_back(ctx, view):
+        return SetItem, (Permute.apply(view, ctx.inverse), ...)  # parent[...] = view permuted back
 
 
 class BroadcastTo(Function):
@@ -55,16 +67,48 @@ class BroadcastTo(Function):
 class GetItem(Function):
     """y = x[index];  dx = zeros with grad added at index (repeated indices accumulate)"""
 
-    is_view = True
+    is_view = True  # for basic indexes (ints, slices, None, ...); advanced ones copy
 
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
-        return x[index]
+        y = x[index]
+        if not isinstance(y, np.ndarray):  # one element: NumPy gives a scalar (a copy), and
+            y = x[(*_items(index), ...)]  # x[(*index, ...)] the same element as a 0-d view
+        return y
 
     @staticmethod
     def backward(ctx, grad):
         return IndexAdd.apply(grad, ctx.index, ctx.shape), None
+
+    @staticmethod
+    def write_back(ctx, view):
+        return SetItem, (view, ctx.index)  # parent[index] = view
+
+
+class SetItem(Function):
+    """y = x with y[index] = v (v broadcast to x[index]'s shape);  dx = grad with
+    grad[index] = 0,  dv = grad[index] (summed down to v's shape by the replay)"""
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        y = x.copy()
+        y[index] = v
+        return y
+
+    @staticmethod
+    def forward_(ctx, x, v, index):
+        x[index] = v
+
+    @staticmethod
+    def backward(ctx, grad):
+        _, v, index = ctx.inputs
+        nx, nv, _ = ctx.needs_input_grad
+        gx = SetItem.apply(grad, 0.0, index) if nx else None
+        gv = GetItem.apply(grad, index) if nv else None
+        if nv and v.ndim > gv.ndim:  # v may have leading 1s that x[index] lacks, as in NumPy
+            gv = Reshape.apply(gv, (1,) * (v.ndim - gv.ndim) + gv.shape)
+        return gx, gv, None
 
 
 class IndexAdd(Function):
@@ -119,14 +163,12 @@ class Pad(Function):
 
 
 class Flip(Function):
-    """y = flip(x, axes);  dx = flip(grad, axes)"""
-
-    is_view = True
+    """y = flip(x, axes), a copy as in PyTorch;  dx = flip(grad, axes)"""
 
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
-        return np.flip(x, axes)
+        return np.flip(x, axes).copy()
 
     @staticmethod
     def backward(ctx, grad):
@@ -134,6 +176,10 @@ class Flip(Function):
 
 
 # -- helpers and functional forms --------------------------------------------------------------
+def _items(index) -> tuple:
+    return index if isinstance(index, tuple) else (index,)
+
+
 def _is_basic(index) -> bool:
-    items = index if isinstance(index, tuple) else (index,)
+    items = _items(index)
     return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice)) for i in items)
