@@ -45,8 +45,13 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 def as_tensor(data, dtype=None) -> Tensor:
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
+    """``data`` as a tensor, sharing memory where it can (a tensor, or an array, of the asked
+    dtype), as ``torch.as_tensor`` does; otherwise a copy."""
+    same = dtype is None or np.dtype(dtype) == getattr(data, "dtype", None)
+    if isinstance(data, Tensor) and same:
         return data
+    if isinstance(data, np.ndarray) and same:
+        return from_numpy(data)
     return Tensor(data, dtype=dtype)
 
 
