@@ -202,3 +202,17 @@ def test_iterating_gives_views_of_the_rows():
     for row in x:
         row.mul_(2.0)
     np.testing.assert_array_equal(x.numpy(), 2 * a)
+
+
+def test_from_numpy_and_as_tensor_share_the_array_and_tensor_copies():
+    """As torch.from_numpy / torch.as_tensor (same dtype) / torch.tensor."""
+    a = np.zeros(3)
+    shared = [tg.from_numpy(a), tg.as_tensor(a), tg.as_tensor(a, dtype=tg.float64)]
+    copies = [tg.tensor(a), tg.as_tensor(a, dtype=tg.float32), tg.as_tensor(a.tolist())]
+    a[0] = 5.0
+    shared[0][1] = 7.0
+    for t in shared:
+        np.testing.assert_array_equal(t.numpy(), [5.0, 7.0, 0.0])
+    for t in copies:
+        np.testing.assert_array_equal(t.numpy(), [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(a, [5.0, 7.0, 0.0])

@@ -50,9 +50,15 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a tensor, sharing memory where it can (a tensor, or an array, of the asked
+    dtype), as ``torch.as_tensor`` does; otherwise a copy."""
     check_device(device, "as_tensor")
-    if isinstance(data, Tensor) and (dtype is None or data._data.dtype == as_numpy(dtype)):
+    have = data._data.dtype if isinstance(data, Tensor) else getattr(data, "dtype", None)
+    same = dtype is None or as_numpy(dtype) == have
+    if isinstance(data, Tensor) and same:
         return data
+    if isinstance(data, np.ndarray) and same:
+        return from_numpy(data)
     return Tensor._wrap(_to_array(data, dtype))
 
 

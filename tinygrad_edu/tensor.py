@@ -108,7 +108,9 @@ class Tensor(TensorMethods):
     __slots__ = (
         "_data", "requires_grad", "_grad", "_record", "_vc", "_hooks", "_view", "__weakref__"
     )
-    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+    # NumPy leaves tensors to their own operators: array + tensor is the tensor's reflected
+    # operator (a tensor), and array += tensor raises TypeError (an array cannot hold a tensor)
+    __array_ufunc__ = None
     _is_parameter = False  # True for nn.Parameter
 
     def __init__(self, *args, dtype=None, device=None, requires_grad: bool = False) -> None:
@@ -133,8 +135,23 @@ class Tensor(TensorMethods):
         return t
 
     @property
-    def data(self) -> np.ndarray:
-        return self._data
+    def data(self) -> "Tensor":
+        """This tensor's memory as a tensor cut from the graph, whose in-place changes are
+        neither recorded nor version-counted (PyTorch's ``.data``: ``p.data.add_(-lr * g)``).
+        The NumPy array is ``t.numpy()`` or ``np.asarray(t)``."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        """``t.data = other``: ``t`` takes ``other``'s memory, shape and dtype, as in PyTorch."""
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"data: must be set to a tensor, got {type(value).__name__}; wrap it first "
+                "(t.data = tg.tensor(...))"
+            )
+        if self.requires_grad:
+            _check_can_require_grad(value._data.dtype, "data")
+        self._data = value._data
 
     @property
     def grad(self) -> "Tensor | None":
