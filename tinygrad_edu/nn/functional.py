@@ -176,11 +176,17 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` -> (*input.shape, dim)."""
     idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: indices must be integers, got dtype {idx.dtype}; convert them with "
+            "indices.long()"
+        )
     _check_targets(idx, weight.shape[0], None, "embedding")
-    out = weight[idx]
-    if padding_idx is not None:  # the padding row gets no gradient
-        out = out * _wrap((idx != padding_idx)[..., None].astype(weight.dtype))
-    return out
+    if padding_idx is None:
+        return weight[idx]
+    # the padding row keeps its value in the output but gets no gradient
+    keep = _wrap((idx != padding_idx)[..., None])
+    return functional.where(keep, weight[idx], weight.detach()[idx])
 
 
 # -- normalisation ---------------------------------------------------------------------------
