@@ -112,6 +112,8 @@ from .functional import (
     floor,
     floor_divide,
     log,
+    log10,
+    log2,
     logical_and,
     logical_not,
     logical_or,

@@ -9,6 +9,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import tape as _tape
+from .function import Function  # noqa: F401 (torch.autograd.Function's place)
 from .tensor import Tensor, _initial_grad
 
 

@@ -39,7 +39,13 @@ def _to_array(data, dtype=None) -> np.ndarray:
         return data.copy()
     if isinstance(data, np.generic):
         return np.array(data)
-    arr = np.array(data)
+    try:
+        arr = np.array(data)
+    except ValueError as e:  # ragged nesting: [[1.0, 2.0], [3.0]]
+        raise ValueError(
+            f"tensor: the data is not a rectangular nested sequence ({e}); every row must have "
+            "the same length"
+        ) from None
     if arr.dtype.kind == "f":  # NumPy reads a Python float as float64, PyTorch as the default
         arr = arr.astype(dtypes.data_float_dtype(data), copy=False)
     elif arr.dtype.kind == "O":

@@ -284,6 +284,8 @@ class TensorMethods(RandomFills):
     def neg(self): return functional.neg(self)
     def exp(self): return functional.exp(self)
     def log(self): return functional.log(self)
+    def log10(self): return functional.log10(self)
+    def log2(self): return functional.log2(self)
     def sqrt(self): return functional.sqrt(self)
     def rsqrt(self): return functional.pow(self, -0.5)
     def square(self): return functional.mul(self, self)

@@ -6,7 +6,7 @@ from .inplace import (  # noqa: F401
     add_, clamp_, div_, masked_fill, masked_fill_, mul_, relu_, setitem_, sub_,
 )
 from .math import (  # noqa: F401
-    abs, add, cast, ceil, clamp, clip, clone, cos, div, erf, exp, floor, floor_divide, log,
+    abs, add, cast, ceil, clamp, clip, clone, cos, div, erf, exp, floor, floor_divide, log, log10, log2,
     log_softmax, logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, pow, relu,
     remainder, round, sigmoid, sign, sin, softmax, sqrt, std, sub, sum, sum_to, tanh,
     transpose, trunc, var, where, _binary, _promote,

@@ -8,6 +8,7 @@ have no backward of their own.
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
@@ -133,6 +134,8 @@ def _floating(x):
 def neg(x): return ew.Neg.apply(x)
 def exp(x): return ew.Exp.apply(_floating(x))
 def log(x): return ew.Log.apply(_floating(x))
+def log10(x): return log(x) * (1.0 / math.log(10.0))  # log10 x = ln x / ln 10
+def log2(x): return log(x) * (1.0 / math.log(2.0))
 def sqrt(x): return ew.Sqrt.apply(_floating(x))
 def sin(x): return ew.Sin.apply(_floating(x))
 def cos(x): return ew.Cos.apply(_floating(x))

@@ -171,6 +171,11 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) picked by integer ``input`` -> (*input.shape, dim)."""
     idx = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding: indices must be integers, got dtype {idx.dtype}; convert them with "
+            "indices.long()"
+        )
     _check_targets(idx, weight.shape[0], None, "embedding")
     out = weight[idx]
     if padding_idx is not None:  # the padding row's values, but no gradient (selected, so
