@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import numbers
 import warnings
-from typing import Any
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from ._shapes import unbroadcast
 from ._tensor_str import Size
 from .device import check_device
 from .grad_mode import _modes, user_frame
-from .tensor_methods import TensorMethods, _raw
+from .tensor_methods import TensorMethods
 from .utils.hooks import RemovableHandle
 
 

@@ -16,7 +16,6 @@ The convolution and pooling functions live in ``_conv_functional``, the losses i
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 
@@ -25,7 +24,6 @@ from .._random import numpy_generator
 from ..ops import elementwise as ew
 from ..functional.math import _promote
 from ..ops.linalg import Linear
-from ..ops.loss import CrossEntropy, NllLoss
 from ..tensor import Tensor
 from ._conv_functional import avg_pool2d, conv2d, max_pool2d  # noqa: F401 (re-exported)
 from ._loss_functional import _check_targets  # (also for one_hot and embedding)
