@@ -7,7 +7,6 @@ takes part in autodiff.
 
 from __future__ import annotations
 
-import collections
 import numbers
 
 import numpy as np
@@ -16,14 +15,12 @@ from ._random import RandomFills
 from ._shapes import normalize_axis
 from ._tensor_str import Size, tensor_repr
 from . import dtypes
+from ._method_args import _arg_reduce, _axis_kw, _correction, _max_min, _one_dim, _shape_args
 from .device import CPU, check_device, parse_to
 from .dtypes import as_numpy, bool_, float16, float32, float64, int32, int64
 
 # bound by tensor.py once both exist (tensor.py imports this module to define Tensor)
 Tensor = functional = None
-
-MaxMin = collections.namedtuple("MaxMin", ["values", "indices"])
-
 
 class TensorMethods(RandomFills):
     """PyTorch's tensor methods that are not autodiff itself (mixed into ``Tensor``)."""
@@ -422,80 +419,4 @@ class TensorMethods(RandomFills):
 
 def _raw(x):
     return x._data if isinstance(x, TensorMethods) else x
-
-
-def _shape_args(shape: tuple) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` alike."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    if len(shape) == 1 and isinstance(shape[0], np.ndarray):
-        return tuple(shape[0].tolist())
-    return tuple(shape)
-
-
-def _axis_kw(dim, axis, keepdim, keepdims, ndim, op):
-    """Merge PyTorch's ``dim``/``keepdim`` with NumPy's ``axis``/``keepdims``."""
-    if axis is not None:
-        if dim is not None:
-            raise TypeError(f"{op}: pass either dim or axis, not both")
-        dim = axis
-    if keepdims is not None:
-        keepdim = keepdims
-    if isinstance(dim, list):
-        dim = tuple(dim)
-    normalize_axis(dim, ndim, op)  # raise early on a bad axis, with the op's name
-    return dim, bool(keepdim)
-
-
-def _one_dim(dim, axis, op):
-    """The one dimension an op works along, given as PyTorch's ``dim`` or NumPy's ``axis``."""
-    if axis is None:
-        if dim is None:
-            raise TypeError(f"{op}: missing the dimension to work along (dim=...)")
-        return dim
-    if dim is not None:
-        raise TypeError(f"{op}: pass either dim or axis, not both")
-    return axis
-
-
-def _correction(unbiased, correction, ddof) -> float:
-    """PyTorch's rule: unbiased (correction=1) unless told otherwise."""
-    given = [v is not None for v in (unbiased, correction, ddof)]
-    if sum(given) > 1:
-        raise TypeError("var/std: pass only one of unbiased, correction, ddof")
-    if unbiased is not None:
-        return 1 if unbiased else 0
-    if correction is not None:
-        return correction
-    if ddof is not None:
-        return ddof
-    return 1
-
-
-def _arg_reduce(fn, t, dim, axis, keepdim, keepdims, op):
-    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
-    if isinstance(a, tuple):
-        raise TypeError(f"{op}: takes a single dim, got {a}")
-    out = fn(t._data, axis=a)
-    if k:
-        out = np.expand_dims(out, a) if a is not None else np.reshape(out, (1,) * t.ndim)
-    return Tensor._wrap(np.asarray(out, dtype=np.int64))
-
-
-def _max_min(t, op_fn, arg_fn, dim, axis, keepdim, keepdims, op):
-    torch_style = dim is not None and axis is None and isinstance(dim, numbers.Integral)
-    a, k = _axis_kw(dim, axis, keepdim, keepdims, t.ndim, op)
-    if not torch_style:
-        return op_fn(t, a, k)
-    if t._data.size == 0:
-        op_fn(t, a, k)  # raises its clear error when the dim is empty
-    indices = _arg_reduce(arg_fn, t, a, None, k, None, op)
-    # the values are t gathered at the indices (one index array per dim), so that the whole
-    # gradient goes to the index returned: PyTorch's rule on ties
-    index = list(np.indices(indices.shape, sparse=True))  # (none for a 0-d t: t[()])
-    if t.ndim:
-        d = a % t.ndim
-        index[d : d + k] = [indices._data]  # replaces the kept dim's range, or inserts the dim
-    return MaxMin(functional.getitem(t, tuple(index)), indices)
-
 
