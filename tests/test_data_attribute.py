@@ -70,7 +70,7 @@ def test_the_courses_sgd_update_is_the_rule():
     np.testing.assert_allclose(p.detach().numpy(), a - lr * 2 * a)
     assert p.detach().numpy() is storage or np.shares_memory(p.detach().numpy(), storage)
     assert isinstance(p, nn.Parameter) and p.dtype == tg.float64
-    # what used to break far away now works: transpose, printing, statistics
+    # what a Tensor-inside-a-Tensor would break far away: transpose, printing, statistics
     assert p.T.shape == (4, 3) and repr(p).startswith("Parameter containing:")
     np.testing.assert_allclose(p.std().item(), np.std(a - lr * 2 * a, ddof=1))
 
@@ -122,7 +122,7 @@ def test_assigning_data_replaces_the_storage_shape_and_dtype():
 
 
 def test_an_ndarray_cannot_silently_take_a_tensor_in_place():
-    """arr += tensor raises (it used to turn arr into a Tensor); arr + tensor is a tensor."""
+    """arr += tensor raises (it cannot store a Tensor in an array); arr + tensor is a tensor."""
     arr = np.zeros(3)
     t = tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)
     with pytest.raises(TypeError):
